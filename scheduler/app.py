@@ -1,0 +1,89 @@
+"""``create_app``: the one place where the service is assembled, top to bottom."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.orm.exc import StaleDataError
+
+from scheduler import __version__
+from scheduler.auth.middleware import require_authentication
+from scheduler.clock import Clock, SystemClock
+from scheduler.db.engine import create_engine, create_session_factory
+from scheduler.dependencies import DEPENDENCIES
+from scheduler.errors import PreconditionFailed
+from scheduler.logging import RequestIdMiddleware, configure_logging
+from scheduler.ops.controllers import OpsController
+from scheduler.partners.controllers import PartnerController
+from scheduler.problems import exception_handlers, handle_scheduler_error
+from scheduler.resources.controllers import ResourceController
+from scheduler.settings import Settings
+from scheduler.zones.controllers import ZoneController
+
+ROUTE_HANDLERS = [OpsController, ZoneController, PartnerController, ResourceController]
+
+API_DESCRIPTION = """\
+Book the shared facilities of Zhoujiadu's five-zone linkage: school sports grounds opened to
+residents outside school hours, tidal parking, reused rooms and service stations.
+Authenticate with `Authorization: Bearer <JWT>`; every error is RFC 9457 problem+json with a
+stable `code` (see docs/errors.md)."""
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
+    """Assemble the HTTP application for ``settings`` (and an injectable ``clock`` for tests)."""
+    configure_logging(settings)
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={name: Provide(provider) for name, provider in DEPENDENCIES.items()},
+        guards=[require_authentication],
+        middleware=[DefineMiddleware(RequestIdMiddleware)],
+        exception_handlers={
+            **exception_handlers,
+            StaleDataError: lambda request, _: handle_scheduler_error(
+                request, PreconditionFailed("The item was changed by someone else; re-read it.")
+            ),
+        },
+        openapi_config=OpenAPIConfig(
+            title="Zhoujiadu shared-resource scheduler",
+            version=__version__,
+            description=API_DESCRIPTION,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        cors_config=CORSConfig(
+            allow_origins=["*"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        lifespan=[lifespan],
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    app.state.clock = clock or SystemClock()
+    return app

@@ -1,0 +1,60 @@
+"""Authentication and role guards.
+
+Authentication runs as an app-wide guard rather than a middleware: guards run inside route
+handling, so a 401 goes through the same problem renderer, request id and access log as every
+other response. A route is public only when marked ``opt={"public": True}``; forgetting the
+mark fails closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from scheduler.auth.tokens import Principal, principal_from_token
+from scheduler.errors import Forbidden, Unauthenticated
+
+PUBLIC = {"public": True}
+OPENAPI_PATH = "/schema"
+
+
+def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The caller named by ``Authorization: Bearer <JWT>``, verified once per request."""
+    cached = connection.scope.get("user")
+    if isinstance(cached, Principal):
+        return cached
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise Unauthenticated("Send an 'Authorization: Bearer <token>' header.")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must use the Bearer scheme.")
+    principal = principal_from_token(connection.app.state.settings, token.strip())
+    connection.scope["user"] = principal
+    return principal
+
+
+def require_authentication(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """App-wide guard: every route needs a valid token unless marked public."""
+    if handler.opt.get("public") or connection.url.path.startswith(OPENAPI_PATH):
+        return
+    authenticate(connection)
+
+
+def roles(*allowed: str) -> Guard:
+    """A guard admitting only the given roles; others get 403 ``forbidden``."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if authenticate(connection).role not in allowed:
+            raise Forbidden(f"This operation needs one of the roles: {', '.join(allowed)}.")
+
+    return guard
+
+
+STAFF = roles("staff", "admin")
+MANAGERS = roles("partner", "staff", "admin")

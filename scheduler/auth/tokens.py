@@ -1,0 +1,123 @@
+"""Minting and verifying the service's bearer tokens (JWT, HS256 or RS256)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from scheduler.errors import Unauthenticated, ValidationFailed
+from scheduler.settings import Settings
+
+ROLES = ("resident", "partner", "staff", "admin")
+MAX_CLAIM_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, as stated by a verified token."""
+
+    sub: str
+    role: str
+    name: str = ""
+    partner: str | None = None
+    community: str | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("staff", "admin")
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    sub: str,
+    role: str,
+    partner: str | None = None,
+    name: str | None = None,
+    community: str | None = None,
+    tags: list[str] | None = None,
+    ttl_seconds: int = 3600,
+) -> str:
+    """Sign an HS256 token with the configured secret (development and operations)."""
+    if role not in ROLES:
+        raise ValidationFailed.one("role", f"must be one of {', '.join(ROLES)}")
+    if role == "partner" and not partner:
+        raise ValidationFailed.one("partner", "required for role partner")
+    if not settings.jwt_secret:
+        raise ValidationFailed.one("jwt_secret", "minting needs SCHEDULER_JWT_SECRET")
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": sub, "role": role, "iat": now, "nbf": now}
+    claims["exp"] = now + ttl_seconds
+    for key, value in (("partner", partner), ("name", name), ("community", community)):
+        if value:
+            claims[key] = value
+    if tags:
+        claims["tags"] = tags
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def _verify(settings: Settings, token: str) -> dict[str, Any]:
+    if settings.jwt_public_key:
+        key, algorithms = settings.jwt_public_key, ["RS256"]
+    else:
+        key, algorithms = settings.jwt_secret, ["HS256"]
+    options = {"require": ["exp", "sub"], "verify_aud": bool(settings.jwt_audience)}
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=settings.jwt_audience or None,
+            issuer=settings.jwt_issuer or None,
+            leeway=settings.jwt_leeway_seconds,
+            options=options,  # type: ignore[arg-type]
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("The token has expired.") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise Unauthenticated("The token is not valid yet.") from exc
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated("The token is invalid.") from exc
+    return claims
+
+
+def _claim(claims: dict[str, Any], key: str) -> str | None:
+    value = claims.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_CLAIM_LENGTH:
+        raise Unauthenticated(f"The token's {key!r} claim is malformed.")
+    return value or None
+
+
+def principal_from_token(settings: Settings, token: str) -> Principal:
+    """Verify ``token`` and return the caller; any defect is 401 ``unauthenticated``."""
+    claims = _verify(settings, token)
+    sub = _claim(claims, "sub")
+    role = _claim(claims, "role")
+    if not sub:
+        raise Unauthenticated("The token has no subject.")
+    if role not in ROLES:
+        raise Unauthenticated("The token's role is not one of " + ", ".join(ROLES) + ".")
+    partner = _claim(claims, "partner")
+    if role == "partner" and not partner:
+        raise Unauthenticated("A partner token must carry a 'partner' claim.")
+    raw_tags = claims.get("tags") or []
+    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+        raise Unauthenticated("The token's 'tags' claim must be a list of strings.")
+    return Principal(
+        sub=sub,
+        role=role,
+        name=_claim(claims, "name") or "",
+        partner=partner if role == "partner" else None,
+        community=_claim(claims, "community"),
+        tags=tuple(raw_tags[:20]),
+    )

@@ -1,0 +1,40 @@
+"""A resource's booking policy: a value with defaults and its consistency rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+MINUTES_PER_DAY = 1440
+
+Minutes = Annotated[int, msgspec.Meta(ge=0, le=366 * MINUTES_PER_DAY)]
+
+
+class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw_only=True):
+    """How a resource may be booked. Every field has a default suitable for a sports ground."""
+
+    granularity_minutes: Annotated[
+        int, msgspec.Meta(ge=5, le=MINUTES_PER_DAY, description="Slot length; divides 1440")
+    ] = 60
+    min_duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=MINUTES_PER_DAY * 31)] = 60
+    max_duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=MINUTES_PER_DAY * 31)] = 240
+    min_lead_minutes: Minutes = 0
+    horizon_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 14
+    approval: Literal["auto", "staff"] = "auto"
+    cancel_deadline_minutes: Minutes = 60
+
+
+def policy_errors(policy: Policy) -> list[tuple[str, str]]:
+    """Cross-field problems of a policy as ``(field, message)`` pairs; empty when consistent."""
+    found: list[tuple[str, str]] = []
+    granule = policy.granularity_minutes
+    if MINUTES_PER_DAY % granule:
+        found.append(("policy.granularity_minutes", "must divide a day (1440 minutes) evenly"))
+        return found
+    for name in ("min_duration_minutes", "max_duration_minutes"):
+        if getattr(policy, name) % granule:
+            found.append((f"policy.{name}", f"must be a multiple of granularity ({granule})"))
+    if policy.max_duration_minutes < policy.min_duration_minutes:
+        found.append(("policy.max_duration_minutes", "must be at least min_duration_minutes"))
+    return found

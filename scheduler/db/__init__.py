@@ -1,0 +1,1 @@
+"""Database models and engine. Import ``scheduler.db.models`` to register every table."""

@@ -1,0 +1,59 @@
+"""Request-scoped dependencies: the database session (one commit per request), clock, caller.
+
+Handlers name them with the aliases below, e.g. ``db_session: DbSession``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from datetime import datetime
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.auth.middleware import authenticate
+from scheduler.auth.tokens import Principal
+from scheduler.clock import Clock
+from scheduler.users.services import UserService
+
+DbSession = NamedDependency[AsyncSession]
+Now = NamedDependency[datetime]
+Caller = NamedDependency[Principal]
+
+
+async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One transaction per request: committed when the handler returns, rolled back if it
+    raises. Litestar finishes this generator before the response is sent, so a client is
+    only told "done" after the commit succeeded."""
+    async with state.session_factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+async def provide_now(state: State) -> datetime:
+    clock: Clock = state.clock
+    return clock.now()
+
+
+async def provide_principal(
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now
+) -> Principal:
+    """The authenticated caller, provisioned as a user record on first sight."""
+    principal = authenticate(request)
+    await UserService(db_session).provision(principal, now)
+    return principal
+
+
+DEPENDENCIES: dict[str, Callable[..., Any]] = {
+    "db_session": provide_session,
+    "now": provide_now,
+    "principal": provide_principal,
+}

@@ -1,0 +1,132 @@
+"""The one error tree of the service.
+
+Every expected failure is a ``SchedulerError`` subclass with a stable machine-readable ``code``,
+a human ``title`` and an HTTP ``status``. ``problems.py`` renders them as RFC 9457
+problem+json; each code is documented in docs/errors.md. This module imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class SchedulerError(Exception):
+    """Base of every expected error; ``extensions`` become extra problem members."""
+
+    code: ClassVar[str] = "error"
+    title: ClassVar[str] = "Error"
+    status: ClassVar[int] = 400
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        self.detail = detail or self.title
+        self.extensions = {key: value for key, value in extensions.items() if value is not None}
+        super().__init__(self.detail)
+
+
+class FieldError(dict[str, str]):
+    """One offending input field: ``{"field": ..., "message": ...}``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field=field, message=message)
+
+
+class ValidationFailed(SchedulerError):
+    code = "validation_error"
+    title = "The request is not valid"
+    status = 422
+
+    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+        summary = detail or "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        super().__init__(summary, errors=errors)
+
+    @classmethod
+    def one(cls, field: str, message: str) -> ValidationFailed:
+        return cls([FieldError(field, message)])
+
+
+class MalformedRequest(SchedulerError):
+    code = "malformed_request"
+    title = "The request body could not be read"
+    status = 400
+
+
+class Unauthenticated(SchedulerError):
+    code = "unauthenticated"
+    title = "Authentication required"
+    status = 401
+
+
+class Forbidden(SchedulerError):
+    code = "forbidden"
+    title = "Not allowed"
+    status = 403
+
+
+class NotFound(SchedulerError):
+    code = "not_found"
+    title = "Not found"
+    status = 404
+
+
+class MethodNotAllowed(SchedulerError):
+    code = "method_not_allowed"
+    title = "Method not allowed"
+    status = 405
+
+
+class NotAcceptable(SchedulerError):
+    code = "not_acceptable"
+    title = "No acceptable representation"
+    status = 406
+
+
+class Conflict(SchedulerError):
+    code = "conflict"
+    title = "Conflict with the current state"
+    status = 409
+
+
+class ResourceInUse(Conflict):
+    code = "resource_in_use"
+    title = "The resource still has active bookings"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+    title = "An item with this identity already exists"
+
+
+class PreconditionFailed(SchedulerError):
+    code = "precondition_failed"
+    title = "The item changed since you read it"
+    status = 412
+
+
+class PayloadTooLarge(SchedulerError):
+    code = "payload_too_large"
+    title = "Request body too large"
+    status = 413
+
+
+class UnsupportedMediaType(SchedulerError):
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+    status = 415
+
+
+class RateLimited(SchedulerError):
+    code = "rate_limited"
+    title = "Too many requests"
+    status = 429
+
+
+class ServiceUnavailable(SchedulerError):
+    code = "service_unavailable"
+    title = "Service unavailable"
+    status = 503
+
+
+class InternalError(SchedulerError):
+    code = "internal_error"
+    title = "Internal server error"
+    status = 500

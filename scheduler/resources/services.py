@@ -1,0 +1,147 @@
+"""Use cases for resources: the bookable things partners share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.auth.tokens import Principal
+from scheduler.core.policy import Policy, policy_errors
+from scheduler.core.resources import capacity_errors, is_known_timezone, resolved_capacity
+from scheduler.db.catalogue import Resource
+from scheduler.errors import AlreadyExists, FieldError, Forbidden, NotFound, ValidationFailed
+from scheduler.ids import new_id
+from scheduler.partners.repositories import PartnerRepository
+from scheduler.resources import schemas
+from scheduler.resources.repositories import ResourceRepository
+from scheduler.schemas import convert_input
+from scheduler.versioning import check_version
+
+
+def _raise_if(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise ValidationFailed([FieldError(field, message) for field, message in problems])
+
+
+def _check_shape(
+    resource_timezone: str, capacity: int | None, units: list[str] | None, policy: Policy
+) -> None:
+    found = capacity_errors(capacity, units) + policy_errors(policy)
+    if not is_known_timezone(resource_timezone):
+        found.append(("timezone", f"unknown IANA time zone {resource_timezone!r}"))
+    _raise_if(found)
+
+
+def to_schema(resource: Resource, zone: str) -> schemas.Resource:
+    fields = {
+        column: getattr(resource, column)
+        for column in schemas.Resource.__struct_fields__
+        if column != "zone"
+    }
+    fields["policy"] = msgspec.convert(resource.policy, Policy)
+    return schemas.Resource(zone=zone, **fields)
+
+
+class ResourceService:
+    def __init__(self, session: AsyncSession, default_timezone: str = "Asia/Shanghai") -> None:
+        self.session = session
+        self.resources = ResourceRepository(session)
+        self.partners = PartnerRepository(session)
+        self.default_timezone = default_timezone
+
+    async def get(self, resource_id: str) -> tuple[Resource, str]:
+        found = await self.resources.get_with_zone(resource_id)
+        if found is None:
+            raise NotFound(f"No resource {resource_id!r}.")
+        return found
+
+    async def get_managed(self, resource_id: str, caller: Principal) -> tuple[Resource, str]:
+        """The resource, if ``caller`` may manage it (its own partner, staff, admin)."""
+        resource, zone = await self.get(resource_id)
+        ensure_manages(caller, resource.partner_id)
+        return resource, zone
+
+    async def create(
+        self, data: schemas.ResourceCreate, caller: Principal, now: datetime
+    ) -> tuple[Resource, str]:
+        partner_id = data.partner_id or caller.partner
+        if partner_id is None:
+            raise ValidationFailed.one("partner_id", "required")
+        ensure_manages(caller, partner_id)
+        partner = await self.partners.get(partner_id)
+        if partner is None:
+            raise ValidationFailed.one("partner_id", f"no partner {partner_id!r}")
+        policy = data.policy or Policy()
+        timezone = data.timezone or self.default_timezone
+        _check_shape(timezone, data.capacity, data.units, policy)
+        resource_id = data.id or new_id("res")
+        if await self.resources.exists_any(resource_id):
+            raise AlreadyExists(f"Resource {resource_id!r} already exists.", id=resource_id)
+        resource = Resource(
+            id=resource_id,
+            partner_id=partner_id,
+            name=data.name,
+            kind=data.kind,
+            capacity=resolved_capacity(data.capacity, data.units),
+            units=list(data.units or []),
+            timezone=timezone,
+            address=data.address,
+            latitude=data.latitude,
+            longitude=data.longitude,
+            description=data.description,
+            policy=msgspec.to_builtins(policy),
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        self.resources.add(resource)
+        await self.session.flush()
+        return resource, partner.zone
+
+    async def update(
+        self,
+        resource_id: str,
+        data: schemas.ResourceUpdate,
+        caller: Principal,
+        if_match: str | None,
+        now: datetime,
+    ) -> tuple[Resource, str]:
+        resource, zone = await self.get_managed(resource_id, caller)
+        check_version(resource.version, if_match)
+        changes: dict[str, Any] = {
+            key: value
+            for key, value in msgspec.structs.asdict(data).items()
+            if value is not msgspec.UNSET
+        }
+        policy_patch = changes.pop("policy", None)
+        policy = convert_input({**resource.policy, **(policy_patch or {})}, Policy, "policy")
+        units = changes.get("units", resource.units)
+        capacity = changes.get("capacity", None if units else resource.capacity)
+        _check_shape(changes.get("timezone", resource.timezone), capacity, units, policy)
+        for key, value in changes.items():
+            setattr(resource, key, value)
+        resource.capacity = resolved_capacity(capacity, units)
+        resource.policy = msgspec.to_builtins(policy)
+        resource.updated_at = now
+        await self.session.flush()
+        return resource, zone
+
+    async def delete(
+        self, resource_id: str, caller: Principal, if_match: str | None, now: datetime
+    ) -> None:
+        resource, _ = await self.get_managed(resource_id, caller)
+        check_version(resource.version, if_match)
+        resource.deleted_at = now
+        await self.session.flush()
+
+
+def ensure_manages(caller: Principal, partner_id: str) -> None:
+    """Partners manage only their own partner's things; staff and admin manage all."""
+    if caller.is_staff:
+        return
+    if caller.role == "partner" and caller.partner == partner_id:
+        return
+    raise Forbidden("Only the owning partner, staff or admin may manage this resource.")

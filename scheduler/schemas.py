@@ -1,0 +1,72 @@
+"""Building blocks shared by every feature's schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+from litestar.params import HeaderParameter, QueryParameter
+
+from scheduler.ids import SLUG_PATTERN
+
+T = TypeVar("T")
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=5000)]
+Slug = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=SLUG_PATTERN,
+        description="Lowercase letters, digits, '-' and '_', 2-63 characters",
+    ),
+]
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Page size")]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000, description="Items to skip")]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", description="ETag of the version you read; 412 if stale"),
+]
+
+
+class Page(msgspec.Struct, Generic[T]):
+    """One page of a listing."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies: unknown fields are refused, so typos never pass silently."""
+
+
+class FieldProblem(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem document as this service sends it."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+def convert_input(data: object, target: type[T], field_prefix: str) -> T:
+    """Convert untyped input into ``target``, turning msgspec errors into a 422 naming the field."""
+    from scheduler.errors import ValidationFailed
+
+    try:
+        return msgspec.convert(data, target)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).partition(" - at `$")
+        field = field_prefix + path.rstrip("`") if path else field_prefix
+        raise ValidationFailed.one(field, message) from exc
