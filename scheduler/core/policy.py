@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from scheduler.core.release import ReleasePolicy, release_problems
+
 MINUTES_PER_DAY = 1440
 
 Minutes = Annotated[int, msgspec.Meta(ge=0, le=366 * MINUTES_PER_DAY)]
@@ -23,6 +25,7 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     horizon_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 14
     approval: Literal["auto", "staff"] = "auto"
     cancel_deadline_minutes: Minutes = 60
+    release: ReleasePolicy | None = None
 
 
 def policy_errors(policy: Policy) -> list[tuple[str, str]]:
@@ -37,4 +40,6 @@ def policy_errors(policy: Policy) -> list[tuple[str, str]]:
             found.append((f"policy.{name}", f"must be a multiple of granularity ({granule})"))
     if policy.max_duration_minutes < policy.min_duration_minutes:
         found.append(("policy.max_duration_minutes", "must be at least min_duration_minutes"))
+    if policy.release is not None:
+        found += release_problems(policy.release)
     return found

@@ -1,0 +1,142 @@
+"""Availability: windows - closures - held capacity -> slots. Pure; ``now`` is a parameter.
+
+Each open window occurrence is cut into granules of the resource's granularity, stepping in
+real (UTC) time from the occurrence's start, so a 60-minute slot is always 60 real minutes
+and a local hour skipped by a daylight-saving change yields no slot. Where windows overlap,
+identical granules merge (capacity is the larger, audiences are united) and a granule that
+only partly overlaps an earlier one is dropped, so slots never overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from scheduler.core.calendar import DayCalendar
+from scheduler.core.timerange import TimeRange
+from scheduler.core.windows import Window, occurrences
+
+SlotStatus = Literal["open", "full", "closed", "not_released", "past"]
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    range: TimeRange
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    range: TimeRange
+    capacity: int
+    held: int
+    status: SlotStatus
+    audience: tuple[str, ...]
+    window_ids: tuple[str, ...]
+    label: str = ""
+    releases_at: datetime | None = None
+    closure_reason: str | None = None
+
+    @property
+    def available(self) -> int:
+        if self.status in ("closed", "past"):
+            return 0
+        return max(self.capacity - self.held, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What availability needs to know about a resource."""
+
+    capacity: int
+    timezone: ZoneInfo
+    granularity_minutes: int
+
+
+ReleaseFunction = Callable[[date], datetime | None]
+
+
+def granules(occurrence: TimeRange, minutes: int) -> Iterator[TimeRange]:
+    step = timedelta(minutes=minutes)
+    start = occurrence.start
+    while start + step <= occurrence.end:
+        yield TimeRange(start, start + step)
+        start += step
+
+
+def _open_granules(
+    resource: Resource, windows: Sequence[Window], calendar: DayCalendar, span: TimeRange
+) -> list[Slot]:
+    candidates: list[tuple[TimeRange, int, Window]] = []
+    for order, window in enumerate(windows):
+        for occurrence in occurrences(window, calendar, resource.timezone, span):
+            for granule in granules(occurrence, resource.granularity_minutes):
+                if span.contains_instant(granule.start):
+                    candidates.append((granule, order, window))
+    candidates.sort(key=lambda item: (item[0].start, item[1]))
+    kept: list[Slot] = []
+    for granule, _, window in candidates:
+        capacity = window.capacity or resource.capacity
+        if kept and kept[-1].range == granule:
+            last = kept[-1]
+            audience = last.audience + tuple(a for a in window.audience if a not in last.audience)
+            kept[-1] = replace(
+                last,
+                capacity=max(last.capacity, capacity),
+                audience=audience,
+                window_ids=(*last.window_ids, window.id),
+            )
+        elif not kept or kept[-1].range.end <= granule.start:
+            kept.append(
+                Slot(granule, capacity, 0, "open", window.audience, (window.id,), window.label)
+            )
+    return kept
+
+
+def compute_slots(
+    resource: Resource,
+    windows: Sequence[Window],
+    calendar: DayCalendar,
+    closures: Sequence[Closure],
+    held: Mapping[datetime, int],
+    span: TimeRange,
+    now: datetime,
+    release: ReleaseFunction | None = None,
+) -> list[Slot]:
+    """Every slot starting inside ``span`` with its capacity, holdings and status.
+
+    Status precedence: ``closed`` (a closure overlaps it) > ``past`` (it has started) >
+    ``not_released`` > ``full`` > ``open``. ``held`` maps a slot's UTC start to the
+    quantity held there by active bookings.
+    """
+    slots: list[Slot] = []
+    for slot in _open_granules(resource, windows, calendar, span):
+        taken = held.get(slot.range.start, 0)
+        closure = next((c for c in closures if c.range.overlaps(slot.range)), None)
+        releases = (
+            release(slot.range.start.astimezone(resource.timezone).date()) if release else None
+        )
+        status: SlotStatus
+        if closure is not None:
+            status = "closed"
+        elif slot.range.start < now:
+            status = "past"
+        elif releases is not None and now < releases:
+            status = "not_released"
+        elif taken >= slot.capacity:
+            status = "full"
+        else:
+            status = "open"
+        slots.append(
+            replace(
+                slot,
+                held=taken,
+                status=status,
+                releases_at=releases if status == "not_released" else None,
+                closure_reason=closure.reason if closure else None,
+            )
+        )
+    return slots

@@ -1,0 +1,224 @@
+"""Opening windows: recurring local-time intervals, expanded into real (UTC) intervals.
+
+A window is wall-clock time in the resource's IANA zone (``18:00-21:00``); an end at or
+before the start ends on the next day (tidal parking ``18:00-08:00``). A date is open when
+it matches the RRULE (if any) and any listed day type (if any). RRULEs are never expanded
+unbounded: only between two dates, with ``UNTIL`` clamped to the range.
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
+
+from scheduler.core.calendar import DAY_TYPES, DayCalendar, days_between
+from scheduler.core.timerange import TimeRange
+
+ALLOWED_RULE_PARTS = frozenset(
+    {"FREQ", "INTERVAL", "BYDAY", "BYMONTH", "BYMONTHDAY", "UNTIL", "WKST"}
+)
+ALLOWED_FREQUENCIES = {"DAILY": DAILY, "WEEKLY": WEEKLY, "MONTHLY": MONTHLY, "YEARLY": YEARLY}
+MAX_RULE_LENGTH = 300
+MAX_INTERVAL = 366
+AUDIENCE_KINDS = ("residents", "public", "visitors")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One opening window of a resource, as plain values."""
+
+    id: str
+    start_time: time
+    end_time: time
+    rrule: str | None = None
+    day_types: tuple[str, ...] = ()
+    valid_from: date | None = None
+    valid_until: date | None = None
+    audience: tuple[str, ...] = ("residents",)
+    capacity: int | None = None
+    label: str = ""
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end_time <= self.start_time
+
+
+def parse_clock(text: str, *, is_end: bool) -> time:
+    """``HH:MM`` local time; an end may be ``24:00`` (midnight ending the day)."""
+    hours, sep, minutes = text.partition(":")
+    if not (
+        sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()
+    ):
+        raise ValueError("must be HH:MM")
+    if is_end and text == "24:00":
+        return time(0, 0)
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(
+            "must be a time between 00:00 and 23:59" + (" (or 24:00)" if is_end else "")
+        )
+    return time(int(hours), int(minutes))
+
+
+def clock_problems(start_text: str, end_text: str) -> list[tuple[str, str]]:
+    """Problems with a window's local start and end times."""
+    found: list[tuple[str, str]] = []
+    for field, text, is_end in (("start_time", start_text, False), ("end_time", end_text, True)):
+        try:
+            parse_clock(text, is_end=is_end)
+        except ValueError as exc:
+            found.append((field, str(exc)))
+    if (
+        not found
+        and parse_clock(start_text, is_end=False) == parse_clock(end_text, is_end=True)
+        and end_text != "24:00"
+    ):
+        found.append(("end_time", "zero-length window; for a whole day use 00:00-24:00"))
+    return found
+
+
+def _rule_parts(text: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    for chunk in text.strip().removeprefix("RRULE:").split(";"):
+        key, sep, value = chunk.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"malformed part {chunk!r}; expected NAME=VALUE")
+        parts[key.strip().upper()] = value.strip().upper()
+    return parts
+
+
+def _check_month_days(parts: dict[str, str]) -> None:
+    """Refuse rules that can never occur (e.g. 30 February): dateutil would search to year 9999."""
+    if "BYMONTHDAY" not in parts:
+        return
+    months = [int(m) for m in parts.get("BYMONTH", "1,2,3,4,5,6,7,8,9,10,11,12").split(",")]
+    longest = {month: month_calendar.monthrange(2024, month)[1] for month in months}
+    days = [int(d) for d in parts["BYMONTHDAY"].split(",")]
+    if not any(abs(day) <= longest[month] for day in days for month in months):
+        raise ValueError("BYMONTHDAY never occurs in the chosen months")
+
+
+def rule_problems(text: str, valid_from: date | None) -> str | None:
+    """Why an RRULE is unacceptable, or None. Only day-level rules of bounded cost pass."""
+    if len(text) > MAX_RULE_LENGTH:
+        return f"longer than {MAX_RULE_LENGTH} characters"
+    try:
+        parts = _rule_parts(text)
+        unknown = set(parts) - ALLOWED_RULE_PARTS
+        if unknown:
+            allowed = ", ".join(sorted(ALLOWED_RULE_PARTS))
+            return f"unsupported part(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
+        if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
+            return "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY (windows repeat by day)"
+        interval = int(parts.get("INTERVAL", "1"))
+        if not 1 <= interval <= MAX_INTERVAL:
+            return f"INTERVAL must be between 1 and {MAX_INTERVAL}"
+        _check_month_days(parts)
+        rrulestr(text.strip().removeprefix("RRULE:"), dtstart=datetime(2026, 1, 1))
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"not a valid RFC 5545 rule: {exc}"
+    if anchored(parts) and valid_from is None:
+        return "this rule depends on its start date (INTERVAL > 1, or no BYDAY): set valid_from"
+    return None
+
+
+def anchored(parts: dict[str, str]) -> bool:
+    """True when occurrences depend on DTSTART, which is then ``valid_from``."""
+    if int(parts.get("INTERVAL", "1")) > 1:
+        return True
+    freq = parts["FREQ"]
+    if freq == "WEEKLY":
+        return "BYDAY" not in parts
+    if freq == "MONTHLY":
+        return "BYDAY" not in parts and "BYMONTHDAY" not in parts
+    if freq == "YEARLY":
+        return "BYMONTH" not in parts and "BYDAY" not in parts
+    return False
+
+
+def window_problems(window: Window) -> list[tuple[str, str]]:
+    """Everything wrong with a window, as ``(field, message)`` pairs."""
+    found: list[tuple[str, str]] = []
+    if window.rrule is None and not window.day_types:
+        found.append(("rrule", "give an rrule, day_types, or both"))
+    if window.rrule is not None:
+        problem = rule_problems(window.rrule, window.valid_from)
+        if problem:
+            found.append(("rrule", problem))
+    for day_type in window.day_types:
+        if day_type not in DAY_TYPES:
+            found.append(
+                ("day_types", f"unknown day type {day_type!r}; one of {', '.join(DAY_TYPES)}")
+            )
+    if window.valid_from and window.valid_until and window.valid_until < window.valid_from:
+        found.append(("valid_until", "must not be before valid_from"))
+    if not window.audience:
+        found.append(("audience", "must not be empty"))
+    return found
+
+
+def _matching_rule_dates(window: Window, first: date, last: date) -> set[date] | None:
+    """Dates in [first, last] matched by the RRULE; None when the window has no RRULE."""
+    if window.rrule is None:
+        return None
+    parts = _rule_parts(window.rrule)
+    anchor = window.valid_from if anchored(parts) and window.valid_from else first
+    rule = rrulestr(
+        window.rrule.strip().removeprefix("RRULE:"), dtstart=datetime.combine(anchor, time())
+    )
+    assert isinstance(rule, rrule)
+    if anchor > last:
+        return set()
+    bound = datetime.combine(last, time())
+    until = getattr(rule, "_until", None)  # dateutil has no public accessor for UNTIL
+    if until is not None:
+        bound = min(bound, until.replace(tzinfo=None))
+    clamped = rule.replace(until=bound)
+    start = datetime.combine(first, time())
+    return {moment.date() for moment in clamped.between(start, bound, inc=True)}
+
+
+def open_dates(window: Window, calendar: DayCalendar, first: date, last: date) -> Iterator[date]:
+    """Local dates in [first, last] on which an occurrence of ``window`` starts."""
+    if window.valid_from:
+        first = max(first, window.valid_from)
+    if window.valid_until:
+        last = min(last, window.valid_until)
+    if first > last:
+        return
+    by_rule = _matching_rule_dates(window, first, last)
+    wanted = set(window.day_types)
+    for day in days_between(first, last):
+        if by_rule is not None and day not in by_rule:
+            continue
+        if wanted and not wanted & calendar.day_types(day):
+            continue
+        yield day
+
+
+def localize(day: date, clock_time: time, zone: ZoneInfo) -> datetime:
+    """A local wall-clock time as an aware UTC instant (a time in a DST gap moves forward)."""
+    naive = datetime.combine(day, clock_time)
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+def occurrences(
+    window: Window, calendar: DayCalendar, zone: ZoneInfo, span: TimeRange
+) -> list[TimeRange]:
+    """The real intervals of ``window`` that overlap ``span``, clipped to nothing: whole ones."""
+    local_first = span.start.astimezone(zone).date() - timedelta(days=1)
+    local_last = span.end.astimezone(zone).date()
+    found: list[TimeRange] = []
+    for day in open_dates(window, calendar, local_first, local_last):
+        start = localize(day, window.start_time, zone)
+        end_day = day + timedelta(days=1) if window.crosses_midnight else day
+        end = localize(end_day, window.end_time, zone)
+        if start < end:
+            occurrence = TimeRange(start, end)
+            if occurrence.overlaps(span):
+                found.append(occurrence)
+    return found
