@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
-from scheduler.db.base import JSONType, UTCDateTime  # noqa: F401
+from scheduler.db.base import JSONType  # noqa: F401
 
 revision: str = ${repr(up_revision)}
 down_revision: str | Sequence[str] | None = ${repr(down_revision)}

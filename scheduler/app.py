@@ -15,7 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.orm.exc import StaleDataError
 
 from scheduler import __version__
-from scheduler.auth.middleware import require_authentication
+from scheduler.auth.middleware import require_authentication, require_json_body
 from scheduler.clock import Clock, SystemClock
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
@@ -52,7 +52,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={name: Provide(provider) for name, provider in DEPENDENCIES.items()},
-        guards=[require_authentication],
+        guards=[require_json_body, require_authentication],
         middleware=[DefineMiddleware(RequestIdMiddleware)],
         exception_handlers={
             **exception_handlers,
@@ -80,6 +80,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         ),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
+        logging_config=None,
         debug=False,
     )
     app.state.settings = settings

@@ -30,7 +30,6 @@ def main() -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
-    _warn(settings)
     click.echo(f"API docs: http://{host}:{port}/schema  (Swagger UI: /schema/swagger)")
     uvicorn.run(
         "scheduler.asgi:app_from_environment",
@@ -50,7 +49,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API (run `scheduler db upgrade` first)."""
-    _serve(_settings(), host, port, workers)
+    settings = _settings()
+    _warn(settings)
+    _serve(settings, host, port, workers)
 
 
 @main.group()

@@ -16,8 +16,10 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import SQLAlchemyError
 
 from scheduler import errors
+from scheduler.db.errors import translate
 from scheduler.errors import FieldError, SchedulerError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -72,7 +74,7 @@ def problem_response(error: SchedulerError, request: Request[Any, Any, Any]) -> 
 
 
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 def _field_error(key: str, message: str) -> FieldError:
@@ -128,6 +130,14 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return response
 
 
+def handle_database_error(request: Request[Any, Any, Any], exc: SQLAlchemyError) -> Response[Any]:
+    translated = translate(exc)
+    if translated is None:
+        return handle_unexpected(request, exc)
+    log.warning("database_refusal", code=translated.code, error_type=type(exc).__name__)
+    return problem_response(translated, request)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(errors.InternalError("An unexpected error occurred."), request)
@@ -141,6 +151,7 @@ exception_handlers: ExceptionHandlersMap = {
     NotAuthorizedException: handle_http_exception,
     PermissionDeniedException: handle_http_exception,
     HTTPException: handle_http_exception,
+    SQLAlchemyError: handle_database_error,
     Exception: handle_unexpected,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
@@ -70,3 +71,9 @@ def convert_input(data: object, target: type[T], field_prefix: str) -> T:
         message, _, path = str(exc).partition(" - at `$")
         field = field_prefix + path.rstrip("`") if path else field_prefix
         raise ValidationFailed.one(field, message) from exc
+
+
+Instant = Annotated[
+    datetime,
+    msgspec.Meta(tz=True, description="ISO 8601 with an offset, e.g. 2026-10-01T18:00:00+08:00"),
+]

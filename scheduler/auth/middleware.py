@@ -15,7 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
 from scheduler.auth.tokens import Principal, principal_from_token
-from scheduler.errors import Forbidden, Unauthenticated
+from scheduler.errors import Forbidden, Unauthenticated, UnsupportedMediaType
 
 PUBLIC = {"public": True}
 OPENAPI_PATH = "/schema"
@@ -44,6 +44,26 @@ def require_authentication(
     if handler.opt.get("public") or connection.url.path.startswith(OPENAPI_PATH):
         return
     authenticate(connection)
+
+
+JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def require_json_body(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """App-wide guard: a request body must be JSON (``application/json`` or ``+json``)."""
+    if connection.scope.get("method") not in JSON_METHODS:
+        return
+    has_body = (
+        connection.headers.get("content-length", "0") != "0"
+        or "transfer-encoding" in connection.headers
+    )
+    media_type = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and not (media_type == "application/json" or media_type.endswith("+json")):
+        raise UnsupportedMediaType(
+            f"Send the body as application/json, not {media_type or 'untyped'}."
+        )
 
 
 def roles(*allowed: str) -> Guard:

@@ -28,8 +28,8 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20))
-    partner_id: Mapped[str | None] = mapped_column(String(64))
-    community: Mapped[str | None] = mapped_column(String(64))
+    partner_id: Mapped[str | None] = mapped_column(String(200))
+    community: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     suspended_until: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -28,7 +28,7 @@ class Readiness(msgspec.Struct):
 class OpsController(Controller):
     tags = ["Operations"]
     opt = PUBLIC
-    security = []
+    security = [{}]
 
     @get("/health", operation_id="health")
     async def health(self) -> Health:

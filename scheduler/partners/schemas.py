@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
 from scheduler.schemas import Input, LongText, Name, ShortText, Slug
 
+Phone = Annotated[str, msgspec.Meta(max_length=50)]
 ZoneKey = Literal["expo_park", "office", "camp", "campus", "residential"]
 
 
@@ -17,7 +18,7 @@ class PartnerCreate(Input):
     zone: ZoneKey
     id: Slug | None = None
     contact_name: ShortText | None = None
-    contact_phone: ShortText | None = None
+    contact_phone: Phone | None = None
     contact_email: ShortText | None = None
     description: LongText | None = None
 

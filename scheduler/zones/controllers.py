@@ -20,7 +20,7 @@ class ZoneController(Controller):
     path = "/api/v1/zones"
     tags = ["Catalogue"]
 
-    @get("/", operation_id="listZones", opt=PUBLIC, security=[])
+    @get("/", operation_id="listZones", opt=PUBLIC, security=[{}])
     async def list_zones(self) -> list[Zone]:
         """The five kinds of zone of the five-zone linkage (no token needed)."""
         return [Zone(**zone._asdict()) for zone in ZONES]

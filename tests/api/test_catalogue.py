@@ -105,6 +105,7 @@ async def test_resource_defaults_and_units(client, tokens: Tokens):
         "horizon_days": 14,
         "approval": "auto",
         "cancel_deadline_minutes": 60,
+        "release": None,
     }
 
 
@@ -320,3 +321,41 @@ async def test_unknown_route_and_method(client, tokens: Tokens):
     assert_problem(
         await client.put("/api/v1/zones", headers=tokens.staff()), 405, "method_not_allowed"
     )
+
+
+async def test_body_must_be_json(client, tokens: Tokens):
+    body = b'{"name": "X", "zone": "camp"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = await client.post(
+            "/api/v1/partners",
+            content=body,
+            headers={**tokens.staff(), "Content-Type": content_type},
+        )
+        assert_problem(response, 415, "unsupported_media_type")
+
+
+async def test_overlong_contact_phone_is_422_not_500(client, tokens: Tokens):
+    response = await client.post(
+        "/api/v1/partners",
+        json={"name": "X", "zone": "camp", "contact_phone": "1" * 51},
+        headers=tokens.staff(),
+    )
+    assert (
+        assert_problem(response, 422, "validation_error")["errors"][0]["field"] == "contact_phone"
+    )
+
+
+async def test_missing_field_is_named(client, tokens: Tokens):
+    response = await client.post("/api/v1/partners", json={"zone": "camp"}, headers=tokens.staff())
+    assert assert_problem(response, 422, "validation_error")["errors"][0]["field"] == "name"
+
+
+async def test_racing_creates_with_one_id_give_one_201_and_409s(client, tokens: Tokens):
+    import asyncio
+
+    body = {"id": unique("race"), "name": "X", "zone": "camp"}
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/partners", json=body, headers=tokens.staff()) for _ in range(6))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * 5, [r.text for r in responses]
