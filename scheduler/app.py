@@ -16,7 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from scheduler import __version__
 from scheduler.auth.middleware import require_authentication, require_json_body
+from scheduler.availability.controllers import AvailabilityController
+from scheduler.calendar.controllers import CalendarController, TermController
 from scheduler.clock import Clock, SystemClock
+from scheduler.closures.controllers import ClosureController
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
 from scheduler.errors import PreconditionFailed
@@ -26,9 +29,20 @@ from scheduler.partners.controllers import PartnerController
 from scheduler.problems import exception_handlers, handle_scheduler_error
 from scheduler.resources.controllers import ResourceController
 from scheduler.settings import Settings
+from scheduler.windows.controllers import WindowController
 from scheduler.zones.controllers import ZoneController
 
-ROUTE_HANDLERS = [OpsController, ZoneController, PartnerController, ResourceController]
+ROUTE_HANDLERS = [
+    OpsController,
+    ZoneController,
+    PartnerController,
+    ResourceController,
+    WindowController,
+    ClosureController,
+    CalendarController,
+    TermController,
+    AvailabilityController,
+]
 
 API_DESCRIPTION = """\
 Book the shared facilities of Zhoujiadu's five-zone linkage: school sports grounds opened to

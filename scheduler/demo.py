@@ -7,18 +7,27 @@ exist (by id) are left as they are, so ``scheduler demo`` can run on every start
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.auth.tokens import Principal
+from scheduler.calendar.repositories import CalendarRepository
+from scheduler.calendar.schemas import TermCreate
+from scheduler.calendar.services import CalendarService
+from scheduler.closures.schemas import ClosureCreate
+from scheduler.closures.services import ClosureService
 from scheduler.core.policy import Policy
+from scheduler.core.release import ReleasePolicy
 from scheduler.partners.repositories import PartnerRepository
 from scheduler.partners.schemas import PartnerCreate, ZoneKey
 from scheduler.partners.services import PartnerService
 from scheduler.resources.repositories import ResourceRepository
 from scheduler.resources.schemas import ResourceCreate
 from scheduler.resources.services import ResourceService
+from scheduler.windows.schemas import WindowCreate
+from scheduler.windows.services import WindowService
 
 SEEDER = Principal(sub="demo-seeder", role="admin", name="Demo seeder")
 
@@ -84,7 +93,12 @@ def _school_resource(partner_id: str, index: int, name: str) -> ResourceCreate:
         capacity=None if not is_track else 60,
         units=None if is_track else [f"Court {n}" for n in range(1, courts + 1)],
         description="Opened to residents outside school hours (错时开放).",
-        policy=Policy(granularity_minutes=60, max_duration_minutes=120, horizon_days=7),
+        policy=Policy(
+            granularity_minutes=60,
+            max_duration_minutes=120,
+            horizon_days=14,
+            release=None if is_track else ReleasePolicy(days_ahead=7, at="09:00"),
+        ),
     )
 
 
@@ -154,6 +168,84 @@ def demo_resources() -> list[ResourceCreate]:
     return resources
 
 
+TERMS = (
+    ("2026 autumn term (2026秋季学期)", date(2026, 9, 1), date(2027, 1, 22)),
+    ("2027 spring term (2027春季学期)", date(2027, 2, 22), date(2027, 7, 2)),
+)
+EXAM_DAYS = ((date(2027, 1, 18), date(2027, 1, 21), "期末考试 final exams"),)
+
+
+def demo_windows(resource: ResourceCreate) -> list[WindowCreate]:
+    """Realistic opening windows for each kind of demo resource."""
+    if resource.partner_id in SCHOOL_GROUNDS:
+        return [
+            WindowCreate(
+                start_time="18:00",
+                end_time="21:00",
+                day_types=["school_day"],
+                label="School-day evenings",
+            ),
+            WindowCreate(
+                start_time="08:00",
+                end_time="18:00",
+                day_types=["non_school_day"],
+                label="Rest days and vacations",
+            ),
+        ]
+    if resource.kind == "parking":
+        return [
+            WindowCreate(
+                start_time="18:00",
+                end_time="08:00",
+                rrule="FREQ=DAILY",
+                audience="residents",
+                label="Residents overnight (潮汐夜间)",
+            ),
+            WindowCreate(
+                start_time="08:00",
+                end_time="18:00",
+                rrule="FREQ=DAILY",
+                audience="visitors",
+                capacity=100,
+                label="Day visitors",
+            ),
+        ]
+    if resource.kind == "room" and resource.partner_id == "police-camp":
+        return [
+            WindowCreate(
+                start_time="09:00", end_time="17:00", day_types=["workday"], label="Office hours"
+            )
+        ]
+    if resource.kind == "canteen":
+        return [
+            WindowCreate(
+                start_time="11:00",
+                end_time="13:00",
+                rrule="FREQ=DAILY",
+                label="Lunch",
+                audience=["shangnan-1", "shangnan-2", "shangnan-3"],
+            )
+        ]
+    return [
+        WindowCreate(start_time="09:00", end_time="20:00", rrule="FREQ=DAILY", audience="public")
+    ]
+
+
+async def _seed_schedule(session: AsyncSession, now: datetime, data: ResourceCreate) -> None:
+    assert data.id is not None
+    for window in demo_windows(data):
+        await WindowService(session).create(data.id, window, SEEDER, now)
+    if data.partner_id in SCHOOL_GROUNDS:
+        zone = ZoneInfo(data.timezone or "Asia/Shanghai")
+        for first, last, reason in EXAM_DAYS:
+            closure = ClosureCreate(
+                starts_at=datetime.combine(first, time(), zone),
+                ends_at=datetime.combine(last + timedelta(days=1), time(), zone),
+                reason=reason,
+            )
+            await ClosureService(session).create(data.id, closure, SEEDER, now)
+
+
 async def seed_demo(
     factory: async_sessionmaker[AsyncSession], now: datetime, default_timezone: str
 ) -> dict[str, int]:
@@ -173,5 +265,16 @@ async def seed_demo(
             assert data.id is not None
             if not await resources.exists_any(data.id):
                 await service.create(data, SEEDER, now)
+                await _seed_schedule(session, now, data)
                 added["resources"] += 1
+        calendar = CalendarRepository(session)
+        for partner_id in SCHOOL_GROUNDS:
+            if not await calendar.terms(partner_id):
+                for name, first, last in TERMS:
+                    await CalendarService(session).add_term(
+                        partner_id,
+                        TermCreate(name=name, starts_on=first, ends_on=last),
+                        SEEDER,
+                        now,
+                    )
     return added

@@ -77,3 +77,27 @@ async def make_resource(
         **fields,
     }
     return ok(await client.post("/api/v1/resources", json=body, headers=tokens.staff()), 201)
+
+
+async def make_window(
+    client: Any, tokens: Tokens, resource_id: str, **fields: Any
+) -> dict[str, Any]:
+    body = {"start_time": "18:00", "end_time": "21:00", "rrule": "FREQ=DAILY", **fields}
+    return ok(
+        await client.post(
+            f"/api/v1/resources/{resource_id}/windows", json=body, headers=tokens.staff()
+        ),
+        201,
+    )
+
+
+async def availability(
+    client: Any, tokens: Tokens, resource_id: str, start: str, end: str
+) -> list[dict[str, Any]]:
+    """Slots of a resource between two dates or instants (``+`` in offsets is escaped)."""
+    query = {"from": start, "to": end}
+    response = await client.get(
+        f"/api/v1/resources/{resource_id}/availability", params=query, headers=tokens.resident()
+    )
+    slots: list[dict[str, Any]] = ok(response)["slots"]
+    return slots

@@ -1,0 +1,152 @@
+"""Use case: what can be booked, computed from windows, closures, calendar and holdings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.availability import schemas
+from scheduler.calendar.repositories import CalendarRepository
+from scheduler.closures.repositories import ClosureRepository
+from scheduler.core import availability as core
+from scheduler.core.policy import Policy
+from scheduler.core.release import releases_at
+from scheduler.core.timerange import TimeRange
+from scheduler.db.catalogue import Resource
+from scheduler.resources.repositories import ResourceRepository
+from scheduler.resources.services import ResourceService
+from scheduler.timeparams import parse_span
+from scheduler.windows.repositories import WindowRepository
+from scheduler.windows.services import to_core
+
+MAX_RANGE_DAYS = 62
+DEFAULT_RANGE_DAYS = 7
+MAX_SEARCH_DAYS = 7
+DEFAULT_SEARCH_DAYS = 1
+
+
+def slot_out(slot: core.Slot, zone: ZoneInfo) -> schemas.Slot:
+    return schemas.Slot(
+        starts_at=slot.range.start.astimezone(zone),
+        ends_at=slot.range.end.astimezone(zone),
+        capacity=slot.capacity,
+        held=slot.held,
+        available=slot.available,
+        status=slot.status,
+        audience=list(slot.audience),
+        window_ids=list(slot.window_ids),
+        label=slot.label,
+        releases_at=slot.releases_at.astimezone(zone) if slot.releases_at else None,
+        closure_reason=slot.closure_reason,
+    )
+
+
+class AvailabilityService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.resources = ResourceService(session)
+        self.windows = WindowRepository(session)
+        self.closures = ClosureRepository(session)
+        self.calendar = CalendarRepository(session)
+
+    async def slots(self, resource: Resource, span: TimeRange, now: datetime) -> list[core.Slot]:
+        """Every slot of ``resource`` starting in ``span``; reads only rows in that range."""
+        zone = ZoneInfo(resource.timezone)
+        policy = msgspec.convert(resource.policy, Policy)
+        first = span.start.astimezone(zone).date() - timedelta(days=1)
+        last = span.end.astimezone(zone).date()
+        windows = [to_core(row) for row in await self.windows.for_resource(resource.id)]
+        closures = [
+            core.Closure(TimeRange(row.starts_at, row.ends_at), row.reason)
+            for row in await self.closures.overlapping(
+                resource.id, span.start, span.end + timedelta(days=1)
+            )
+        ]
+        calendar = await self.calendar.day_calendar(resource.partner_id, first, last)
+        release = partial(releases_at, policy.release, zone=zone) if policy.release else None
+        facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
+        return core.compute_slots(facts, windows, calendar, closures, {}, span, now, release)
+
+    async def for_resource(
+        self, resource_id: str, start_text: str | None, end_text: str | None, now: datetime
+    ) -> schemas.Availability:
+        resource, _ = await self.resources.get(resource_id)
+        zone = ZoneInfo(resource.timezone)
+        span = parse_span(
+            start_text,
+            end_text,
+            zone,
+            now,
+            default_days=DEFAULT_RANGE_DAYS,
+            max_days=MAX_RANGE_DAYS,
+        )
+        slots = await self.slots(resource, span, now)
+        return schemas.Availability(
+            resource_id=resource.id,
+            timezone=resource.timezone,
+            granularity_minutes=msgspec.convert(resource.policy, Policy).granularity_minutes,
+            starts_at=span.start.astimezone(zone),
+            ends_at=span.end.astimezone(zone),
+            slots=[slot_out(slot, zone) for slot in slots],
+        )
+
+    async def search(
+        self,
+        *,
+        zone_key: str | None,
+        kind: str | None,
+        start_text: str | None,
+        end_text: str | None,
+        min_available: int,
+        limit: int,
+        offset: int,
+        now: datetime,
+        default_timezone: str,
+    ) -> schemas.AvailabilitySearch:
+        """Open slots with at least ``min_available`` places across matching resources."""
+        zone = ZoneInfo(default_timezone)
+        span = parse_span(
+            start_text,
+            end_text,
+            zone,
+            now,
+            default_days=DEFAULT_SEARCH_DAYS,
+            max_days=MAX_SEARCH_DAYS,
+        )
+        rows, total = await ResourceRepository(self.session).list(
+            zone=zone_key, kind=kind, partner_id=None, limit=limit, offset=offset
+        )
+        results = []
+        for resource, resource_zone in rows:
+            local = ZoneInfo(resource.timezone)
+            open_slots: Sequence[core.Slot] = [
+                slot
+                for slot in await self.slots(resource, span, now)
+                if slot.status == "open" and slot.available >= min_available
+            ]
+            if open_slots:
+                results.append(
+                    schemas.ResourceSlots(
+                        resource_id=resource.id,
+                        name=resource.name,
+                        partner_id=resource.partner_id,
+                        zone=resource_zone,
+                        kind=resource.kind,
+                        timezone=resource.timezone,
+                        slots=[slot_out(slot, local) for slot in open_slots],
+                    )
+                )
+        return schemas.AvailabilitySearch(
+            starts_at=span.start.astimezone(zone),
+            ends_at=span.end.astimezone(zone),
+            min_available=min_available,
+            results=results,
+            total_resources=total,
+            limit=limit,
+            offset=offset,
+        )

@@ -1,0 +1,64 @@
+"""HTTP surface of closures."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, JSONBody
+
+from scheduler.auth.middleware import MANAGERS
+from scheduler.closures import schemas
+from scheduler.closures.services import ClosureService
+from scheduler.dependencies import Caller, DbSession, Now
+from scheduler.openapi import problems
+from scheduler.timeparams import FromParam, ToParam
+
+
+def _out(closure: object) -> schemas.Closure:
+    return msgspec.convert(closure, schemas.Closure, from_attributes=True)
+
+
+class ClosureController(Controller):
+    path = "/api/v1/resources/{resource_id:str}/closures"
+    tags = ["Windows and availability"]
+
+    @post("/", operation_id="createClosure", guards=[MANAGERS], responses=problems(403, 404))
+    async def create(
+        self,
+        resource_id: FromPath[str],
+        data: JSONBody[schemas.ClosureCreate],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+    ) -> schemas.Closure:
+        """Shut a resource for a period (exams, maintenance, events); it beats every window."""
+        return _out(await ClosureService(db_session).create(resource_id, data, principal, now))
+
+    @get("/", operation_id="listClosures", responses=problems(404))
+    async def list_closures(
+        self,
+        resource_id: FromPath[str],
+        db_session: DbSession,
+        principal: Caller,
+        start: FromParam = None,
+        end: ToParam = None,
+    ) -> list[schemas.Closure]:
+        """Closures of a resource, optionally only those overlapping [from, to)."""
+        rows = await ClosureService(db_session).list(resource_id, start, end)
+        return [_out(row) for row in rows]
+
+    @delete(
+        "/{closure_id:str}",
+        operation_id="deleteClosure",
+        guards=[MANAGERS],
+        responses=problems(403, 404),
+    )
+    async def delete_closure(
+        self,
+        resource_id: FromPath[str],
+        closure_id: FromPath[str],
+        db_session: DbSession,
+        principal: Caller,
+    ) -> None:
+        """Reopen: remove a closure."""
+        await ClosureService(db_session).delete(resource_id, closure_id, principal)

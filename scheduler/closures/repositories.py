@@ -1,0 +1,36 @@
+"""Every query about closures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.db.schedule import Closure
+
+
+class ClosureRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def overlapping(
+        self, resource_id: str, start: datetime | None, end: datetime | None
+    ) -> list[Closure]:
+        """Closures of a resource overlapping ``[start, end)`` (unbounded where None)."""
+        query = select(Closure).where(Closure.resource_id == resource_id)
+        if end is not None:
+            query = query.where(Closure.starts_at < end)
+        if start is not None:
+            query = query.where(Closure.ends_at > start)
+        return list(await self.session.scalars(query.order_by(Closure.starts_at, Closure.id)))
+
+    async def get(self, resource_id: str, closure_id: str) -> Closure | None:
+        closure = await self.session.get(Closure, closure_id)
+        return closure if closure is not None and closure.resource_id == resource_id else None
+
+    def add(self, closure: Closure) -> None:
+        self.session.add(closure)
+
+    async def delete(self, closure: Closure) -> None:
+        await self.session.delete(closure)
