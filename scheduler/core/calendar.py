@@ -40,6 +40,33 @@ def _china(year: int) -> tuple[dict[date, str], frozenset[date]]:
     return named, makeup
 
 
+HOLIDAY_BREAK_REACH = 9
+
+
+def _named(day: date) -> str | None:
+    return _china(day.year)[0].get(day)
+
+
+def _is_rest(day: date) -> bool:
+    named, makeup = _china(day.year)
+    return day in named or (day.weekday() >= 5 and day not in makeup)
+
+
+def _break_name(day: date) -> str | None:
+    """The holiday whose break a weekend day belongs to: the official notices count the
+    weekend inside a break (National Day: 1-7 October) as part of the holiday."""
+    for step in (-1, 1):
+        current = day
+        for _ in range(HOLIDAY_BREAK_REACH):
+            current += timedelta(days=step)
+            if not _is_rest(current):
+                break
+            name = _named(current)
+            if name:
+                return name.split(" (")[0]
+    return None
+
+
 def official_day(day: date) -> OfficialDay:
     """The official classification from the ``holidays`` package's China calendar."""
     named, makeup = _china(day.year)
@@ -48,7 +75,8 @@ def official_day(day: date) -> OfficialDay:
     if day in makeup:
         return OfficialDay(day, "workday", "Make-up working day (调休)")
     if day.weekday() >= 5:
-        return OfficialDay(day, "rest_day")
+        name = _break_name(day)
+        return OfficialDay(day, "holiday", name) if name else OfficialDay(day, "rest_day")
     return OfficialDay(day, "workday")
 
 

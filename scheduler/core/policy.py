@@ -26,6 +26,20 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     approval: Literal["auto", "staff"] = "auto"
     cancel_deadline_minutes: Minutes = 60
     release: ReleasePolicy | None = None
+    max_party_size: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=1000, description="Most people one booking may bring (head-count resources)"
+        ),
+    ] = 4
+    max_active_bookings_per_week: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    max_minutes_per_day: Annotated[int, msgspec.Meta(ge=5, le=MINUTES_PER_DAY)] | None = None
+    eligible_tags: Annotated[list[str], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+    partner_may_approve: bool = True
+    check_in_opens_minutes: Minutes = 30
+    check_in_closes_minutes: Minutes = 15
 
 
 def policy_errors(policy: Policy) -> list[tuple[str, str]]:

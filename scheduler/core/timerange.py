@@ -59,7 +59,7 @@ def subtract(ranges: Iterable[TimeRange], holes: Iterable[TimeRange]) -> list[Ti
                 break
         if cursor < piece.end:
             result.append(TimeRange(cursor, piece.end))
-    return result
+    return sorted(result)
 
 
 def merge(ranges: Iterable[TimeRange]) -> list[TimeRange]:

@@ -9,6 +9,7 @@ unbounded: only between two dates, with ``UNTIL`` clamped to the range.
 from __future__ import annotations
 
 import calendar as month_calendar
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -81,6 +82,12 @@ def clock_problems(start_text: str, end_text: str) -> list[tuple[str, str]]:
     return found
 
 
+_WEEKDAY = re.compile(r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)$")
+_UNTIL = re.compile(r"^(\d{8})(T\d{6}Z?)?$")
+_ORDINAL_LIMIT = {"MONTHLY": 5, "YEARLY": 53}
+FEASIBILITY_YEARS = 4
+
+
 def _rule_parts(text: str) -> dict[str, str]:
     parts: dict[str, str] = {}
     for chunk in text.strip().removeprefix("RRULE:").split(";"):
@@ -91,21 +98,57 @@ def _rule_parts(text: str) -> dict[str, str]:
     return parts
 
 
-def _check_month_days(parts: dict[str, str]) -> None:
-    """Refuse rules that can never occur (e.g. 30 February): dateutil would search to year 9999."""
-    if "BYMONTHDAY" not in parts:
-        return
-    months = [int(m) for m in parts.get("BYMONTH", "1,2,3,4,5,6,7,8,9,10,11,12").split(",")]
-    longest = {month: month_calendar.monthrange(2024, month)[1] for month in months}
-    days = [int(d) for d in parts["BYMONTHDAY"].split(",")]
-    if not any(abs(day) <= longest[month] for day in days for month in months):
-        raise ValueError("BYMONTHDAY never occurs in the chosen months")
+def _numbers(value: str, name: str, low: int, high: int) -> list[int]:
+    numbers = []
+    for item in value.split(","):
+        if not item.lstrip("+-").isdigit() or not item.isascii():
+            raise ValueError(f"{name} must list integers")
+        number = int(item)
+        if not (low <= abs(number) <= high) or (number < 0 and name != "BYMONTHDAY"):
+            raise ValueError(f"{name} values must be between {low} and {high}")
+        numbers.append(number)
+    return numbers
+
+
+def _check_values(parts: dict[str, str]) -> None:
+    """Refuse values that can never match: dateutil would search to year 9999 for them."""
+    months = _numbers(parts.get("BYMONTH", "1,2,3,4,5,6,7,8,9,10,11,12"), "BYMONTH", 1, 12)
+    if "BYMONTHDAY" in parts:
+        days = _numbers(parts["BYMONTHDAY"], "BYMONTHDAY", 1, 31)
+        longest = {month: month_calendar.monthrange(2024, month)[1] for month in months}
+        if not any(abs(day) <= longest[month] for day in days for month in months):
+            raise ValueError("BYMONTHDAY never occurs in the chosen months")
+    for item in parts.get("BYDAY", "").split(",") if "BYDAY" in parts else []:
+        match = _WEEKDAY.match(item)
+        if not match:
+            raise ValueError(f"BYDAY value {item!r} is not a weekday such as MO or -1FR")
+        if match.group(1):
+            limit = _ORDINAL_LIMIT.get(parts["FREQ"])
+            ordinal = abs(int(match.group(1)))
+            if limit is None or not 1 <= ordinal <= limit:
+                raise ValueError(
+                    "numbered BYDAY (like 1MO) needs FREQ=MONTHLY (1-5) or YEARLY (1-53)"
+                )
+            if "BYMONTHDAY" in parts:
+                raise ValueError("numbered BYDAY cannot be combined with BYMONTHDAY")
+    if "UNTIL" in parts and not _UNTIL.match(parts["UNTIL"]):
+        raise ValueError("UNTIL must be a date such as 20261231 (or 20261231T000000Z)")
+
+
+def _normalized(text: str) -> str:
+    """The rule with UNTIL reduced to its date: windows repeat by local day."""
+    parts = _rule_parts(text)
+    if "UNTIL" in parts:
+        parts["UNTIL"] = parts["UNTIL"][:8]
+    return ";".join(f"{key}={value}" for key, value in parts.items())
 
 
 def rule_problems(text: str, valid_from: date | None) -> str | None:
     """Why an RRULE is unacceptable, or None. Only day-level rules of bounded cost pass."""
     if len(text) > MAX_RULE_LENGTH:
         return f"longer than {MAX_RULE_LENGTH} characters"
+    if not text.isascii():
+        return "must be ASCII"
     try:
         parts = _rule_parts(text)
         unknown = set(parts) - ALLOWED_RULE_PARTS
@@ -114,12 +157,15 @@ def rule_problems(text: str, valid_from: date | None) -> str | None:
             return f"unsupported part(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
         if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
             return "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY (windows repeat by day)"
-        interval = int(parts.get("INTERVAL", "1"))
-        if not 1 <= interval <= MAX_INTERVAL:
-            return f"INTERVAL must be between 1 and {MAX_INTERVAL}"
-        _check_month_days(parts)
-        rrulestr(text.strip().removeprefix("RRULE:"), dtstart=datetime(2026, 1, 1))
-    except (ValueError, TypeError, KeyError) as exc:
+        _numbers(parts.get("INTERVAL", "1"), "INTERVAL", 1, MAX_INTERVAL)
+        _check_values(parts)
+        anchor = datetime.combine(valid_from or date(2026, 1, 1), time())
+        rule = rrulestr(_normalized(text), dtstart=anchor)
+        horizon = anchor.replace(year=anchor.year + FEASIBILITY_YEARS)
+        first = rule.after(anchor, inc=True)
+        if first is None or first > horizon:
+            return f"never occurs within {FEASIBILITY_YEARS} years of its start"
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
         return f"not a valid RFC 5545 rule: {exc}"
     if anchored(parts) and valid_from is None:
         return "this rule depends on its start date (INTERVAL > 1, or no BYDAY): set valid_from"
@@ -133,10 +179,8 @@ def anchored(parts: dict[str, str]) -> bool:
     freq = parts["FREQ"]
     if freq == "WEEKLY":
         return "BYDAY" not in parts
-    if freq == "MONTHLY":
+    if freq in ("MONTHLY", "YEARLY"):
         return "BYDAY" not in parts and "BYMONTHDAY" not in parts
-    if freq == "YEARLY":
-        return "BYMONTH" not in parts and "BYDAY" not in parts
     return False
 
 

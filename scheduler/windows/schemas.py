@@ -16,11 +16,13 @@ Audience = Annotated[
     AudienceKind | list[CommunityCode],
     msgspec.Meta(description="`residents`, `public`, `visitors`, or a list of community codes"),
 ]
-StartClock = Annotated[str, msgspec.Meta(pattern=r"^\d\d:\d\d$", examples=["18:00"])]
+StartClock = Annotated[str, msgspec.Meta(pattern=r"^[0-9][0-9]:[0-9][0-9]$", examples=["18:00"])]
 EndClock = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\d\d:\d\d$", examples=["08:00"], description="At or before start: next day"
+        pattern=r"^[0-9][0-9]:[0-9][0-9]$",
+        examples=["08:00"],
+        description="At or before start: next day",
     ),
 ]
 Rule = Annotated[str, msgspec.Meta(max_length=300, examples=["FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"])]

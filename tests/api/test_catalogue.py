@@ -106,6 +106,13 @@ async def test_resource_defaults_and_units(client, tokens: Tokens):
         "approval": "auto",
         "cancel_deadline_minutes": 60,
         "release": None,
+        "max_party_size": 4,
+        "max_active_bookings_per_week": None,
+        "max_minutes_per_day": None,
+        "eligible_tags": [],
+        "partner_may_approve": True,
+        "check_in_opens_minutes": 30,
+        "check_in_closes_minutes": 15,
     }
 
 

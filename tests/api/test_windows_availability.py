@@ -156,7 +156,7 @@ async def test_staff_calendar_correction_takes_effect(client, tokens: Tokens, ea
 async def test_calendar_days_and_permissions(client, tokens: Tokens):
     days = ok(
         await client.get(
-            "/api/v1/calendar/days?from=2026-10-01&to=2026-10-10", headers=tokens.resident()
+            "/api/v1/calendar/days?from=2026-10-01&to=2026-10-11", headers=tokens.resident()
         )
     )
     by_date = {day["date"]: day for day in days}
@@ -165,7 +165,8 @@ async def test_calendar_days_and_permissions(client, tokens: Tokens):
         by_date["2026-10-10"]["day_type"] == "workday"
         and "workday" in by_date["2026-10-10"]["day_types"]
     )
-    assert by_date["2026-10-04"]["day_type"] == "rest_day"
+    assert by_date["2026-10-04"]["day_type"] == "holiday"  # a Sunday inside the National Day break
+    assert by_date["2026-10-11"]["day_type"] == "rest_day"
     body = {"day_type": "rest_day"}
     assert_problem(
         await client.put("/api/v1/calendar/days/2026-10-22", json=body, headers=tokens.resident()),

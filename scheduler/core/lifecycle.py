@@ -1,0 +1,53 @@
+"""The booking state machine (see docs/bookings.md for the diagram).
+
+``pending`` awaits approval and ``offered`` is a time-limited hold: both hold capacity, as do
+``confirmed`` and ``checked_in``. Every other state holds nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Action = Literal[
+    "approve", "reject", "cancel", "check_in", "complete", "no_show", "expire", "accept", "lapse"
+]
+ACTIVE = frozenset({"pending", "confirmed", "checked_in", "offered"})
+
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "approve": {"pending": "confirmed"},
+    "reject": {"pending": "rejected"},
+    "cancel": {
+        "pending": "cancelled",
+        "confirmed": "cancelled",
+        "offered": "cancelled",
+        "waitlisted": "cancelled",
+        "entered": "cancelled",
+    },
+    "check_in": {"confirmed": "checked_in"},
+    "complete": {"checked_in": "completed", "confirmed": "completed"},
+    "no_show": {"confirmed": "no_show"},
+    "expire": {"pending": "expired", "confirmed": "expired"},
+    "accept": {"offered": "confirmed"},
+    "lapse": {"offered": "lapsed"},
+}
+
+
+class ImpossibleTransition(ValueError):
+    def __init__(self, action: str, status: str) -> None:
+        allowed = sorted(TRANSITIONS.get(action, {}))
+        super().__init__(
+            f"Cannot {action.replace('_', ' ')} a {status} booking (only {', '.join(allowed)})."
+        )
+        self.action, self.status, self.allowed = action, status, allowed
+
+
+def next_status(action: Action, current: str) -> str:
+    """The state ``action`` leads to from ``current``, or ``ImpossibleTransition``."""
+    target = TRANSITIONS[action].get(current)
+    if target is None:
+        raise ImpossibleTransition(action, current)
+    return target
+
+
+def releases_capacity(before: str, after: str) -> bool:
+    return before in ACTIVE and after not in ACTIVE
