@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +36,8 @@ class ClosureService:
         closure = Closure(
             id=new_id("clo"),
             resource_id=resource_id,
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
+            starts_at=data.starts_at.astimezone(UTC),
+            ends_at=data.ends_at.astimezone(UTC),
             reason=data.reason,
             created_by=caller.sub,
             created_at=now,

@@ -37,6 +37,7 @@ class Slot:
     audience: tuple[str, ...]
     window_ids: tuple[str, ...]
     label: str = ""
+    opened_on: date | None = None
     releases_at: datetime | None = None
     closure_reason: str | None = None
 
@@ -70,15 +71,16 @@ def granules(occurrence: TimeRange, minutes: int) -> Iterator[TimeRange]:
 def _open_granules(
     resource: Resource, windows: Sequence[Window], calendar: DayCalendar, span: TimeRange
 ) -> list[Slot]:
-    candidates: list[tuple[TimeRange, int, Window]] = []
+    candidates: list[tuple[TimeRange, int, Window, date]] = []
     for order, window in enumerate(windows):
         for occurrence in occurrences(window, calendar, resource.timezone, span):
+            opened_on = occurrence.start.astimezone(resource.timezone).date()
             for granule in granules(occurrence, resource.granularity_minutes):
                 if span.contains_instant(granule.start):
-                    candidates.append((granule, order, window))
+                    candidates.append((granule, order, window, opened_on))
     candidates.sort(key=lambda item: (item[0].start, item[1]))
     kept: list[Slot] = []
-    for granule, _, window in candidates:
+    for granule, _, window, opened_on in candidates:
         capacity = window.capacity or resource.capacity
         if kept and kept[-1].range == granule:
             last = kept[-1]
@@ -91,7 +93,16 @@ def _open_granules(
             )
         elif not kept or kept[-1].range.end <= granule.start:
             kept.append(
-                Slot(granule, capacity, 0, "open", window.audience, (window.id,), window.label)
+                Slot(
+                    granule,
+                    capacity,
+                    0,
+                    "open",
+                    window.audience,
+                    (window.id,),
+                    window.label,
+                    opened_on,
+                )
             )
     return kept
 
@@ -116,9 +127,8 @@ def compute_slots(
     for slot in _open_granules(resource, windows, calendar, span):
         taken = held.get(slot.range.start, 0)
         closure = next((c for c in closures if c.range.overlaps(slot.range)), None)
-        releases = (
-            release(slot.range.start.astimezone(resource.timezone).date()) if release else None
-        )
+        # A night crossing midnight is released as one: by the date its window opened.
+        releases = release(slot.opened_on) if release and slot.opened_on else None
         status: SlotStatus
         if closure is not None:
             status = "closed"

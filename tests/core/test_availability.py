@@ -176,16 +176,19 @@ def test_daily_release_opens_slots_exactly_at_the_release_instant() -> None:
         assert [slot.releases_at for slot in after] == [None, None]
 
 
-def test_release_uses_the_local_date_of_the_slot_start() -> None:
-    """The tail of a tidal night (00:00-08:00 on 10-15) belongs to 10-15's release."""
+def test_a_night_is_released_by_the_date_its_window_opened() -> None:
+    """The tail of a tidal night (00:00-08:00 on 10-15) is released with its evening (10-14),
+    so a resident can book the whole night at once."""
     policy = ReleasePolicy(days_ahead=7, at="09:00")
     window = make_window("18:00", "08:00")
     now = datetime(2026, 10, 7, 1, 30, tzinfo=UTC)  # 10-07 09:30: 10-14 released, 10-15 not
     span = TimeRange.utc(local(DAY, 22), local(DAY + timedelta(days=1), 2))
     slots = slots_for([window], span=span, now=now, release=policy)
     assert local_starts(slots) == ["22:00+0800", "23:00+0800", "00:00+0800", "01:00+0800"]
-    assert [slot.status for slot in slots] == ["open", "open", "not_released", "not_released"]
-    assert slots[-1].releases_at == datetime(2026, 10, 8, 1, tzinfo=UTC)
+    assert [slot.status for slot in slots] == ["open"] * 4
+    before = slots_for([window], span=span, now=now - timedelta(days=1), release=policy)
+    assert [slot.status for slot in before] == ["not_released"] * 4
+    assert before[-1].releases_at == datetime(2026, 10, 7, 1, tzinfo=UTC)
 
 
 def test_full_slot_before_release_is_not_released() -> None:
@@ -452,11 +455,7 @@ def test_available_and_status_follow_capacity_held_and_time(case: Case) -> None:
         assert (slot.status == "past") == (slot.range.start < case.now), slot
         if slot.status == "past":
             continue
-        release = (
-            releases_at(case.release, slot.range.start.astimezone(zone).date(), zone)
-            if case.release
-            else None
-        )
+        release = releases_at(case.release, slot.opened_on, zone) if case.release else None
         released = release is None or case.now >= release
         assert (slot.status == "not_released") == (not released), slot
         assert slot.releases_at == (None if released else release)
