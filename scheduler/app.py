@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from scheduler import __version__
 from scheduler.auth.middleware import require_authentication, require_json_body
 from scheduler.availability.controllers import AvailabilityController
+from scheduler.bookings.controllers import ApprovalController, BookingController
 from scheduler.calendar.controllers import CalendarController, TermController
 from scheduler.clock import Clock, SystemClock
 from scheduler.closures.controllers import ClosureController
@@ -42,6 +43,8 @@ ROUTE_HANDLERS = [
     CalendarController,
     TermController,
     AvailabilityController,
+    BookingController,
+    ApprovalController,
 ]
 
 API_DESCRIPTION = """\

@@ -130,3 +130,43 @@ class InternalError(SchedulerError):
     code = "internal_error"
     title = "Internal server error"
     status = 500
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "This change is not possible in the booking's current state"
+
+
+class IdempotencyKeyReused(SchedulerError):
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used for a different request"
+    status = 422
+
+
+REFUSAL_TITLES = {
+    "invalid_duration": "The booking's times or length do not fit the resource's slots",
+    "invalid_quantity": "The booking's quantity is not allowed",
+    "invalid_unit": "No such unit",
+    "outside_window": "Not open for booking at this time, or not for you",
+    "lead_time": "Too late to book this slot",
+    "horizon": "Too far ahead to book",
+    "not_released": "Not released for booking yet",
+    "closed": "The resource is closed then",
+    "capacity": "Not enough capacity left",
+    "unit_taken": "The requested unit is taken",
+    "quota_exceeded": "Booking quota exceeded",
+    "suspended": "Booking rights suspended",
+    "not_eligible": "Not eligible to book this resource",
+    "cancel_deadline": "Too late to cancel",
+    "check_in_window": "Check-in is not open now",
+}
+
+
+class BookingRefused(SchedulerError):
+    """A booking rule refused the request; ``code`` and ``status`` come from the rule."""
+
+    def __init__(self, code: str, status: int, detail: str, **facts: object) -> None:
+        super().__init__(detail, **facts)
+        self.code = code  # type: ignore[misc]
+        self.status = status  # type: ignore[misc]
+        self.title = REFUSAL_TITLES.get(code, "Booking refused")  # type: ignore[misc]

@@ -54,7 +54,7 @@ def problem_body(error: SchedulerError, request: Request[Any, Any, Any]) -> dict
     request_id = request.scope.get("state", {}).get("request_id")
     if request_id:
         body["request_id"] = request_id
-    body.update(error.extensions)
+    body.update({key: value for key, value in error.extensions.items() if key not in body})
     return body
 
 

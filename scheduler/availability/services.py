@@ -11,6 +11,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.availability import schemas
+from scheduler.bookings.repositories import HoldingRepository
 from scheduler.calendar.repositories import CalendarRepository
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.core import availability as core
@@ -53,6 +54,7 @@ class AvailabilityService:
         self.windows = WindowRepository(session)
         self.closures = ClosureRepository(session)
         self.calendar = CalendarRepository(session)
+        self.holdings = HoldingRepository(session)
 
     async def slots(self, resource: Resource, span: TimeRange, now: datetime) -> list[core.Slot]:
         """Every slot of ``resource`` starting in ``span``; reads only rows in that range."""
@@ -70,7 +72,8 @@ class AvailabilityService:
         calendar = await self.calendar.day_calendar(resource.partner_id, first, last)
         release = partial(releases_at, policy.release, zone=zone) if policy.release else None
         facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
-        return core.compute_slots(facts, windows, calendar, closures, {}, span, now, release)
+        held = await self.holdings.held(resource.id, span.start, span.end)
+        return core.compute_slots(facts, windows, calendar, closures, held, span, now, release)
 
     async def for_resource(
         self, resource_id: str, start_text: str | None, end_text: str | None, now: datetime

@@ -30,9 +30,29 @@ class ClosureController(Controller):
         db_session: DbSession,
         now: Now,
         principal: Caller,
-    ) -> schemas.Closure:
-        """Shut a resource for a period (exams, maintenance, events); it beats every window."""
-        return _out(await ClosureService(db_session).create(resource_id, data, principal, now))
+    ) -> schemas.ClosureCreated:
+        """Shut a resource for a period (exams, maintenance, events); it beats every window.
+
+        The response lists the active bookings the closure overlaps; they are not cancelled."""
+        closure, affected = await ClosureService(db_session).create(
+            resource_id, data, principal, now
+        )
+        return schemas.ClosureCreated(
+            **msgspec.structs.asdict(_out(closure)),
+            affected_bookings=[
+                schemas.AffectedBooking(
+                    id=b.id,
+                    status=b.status,
+                    starts_at=b.starts_at,
+                    ends_at=b.ends_at,
+                    holder_sub=b.holder_id,
+                    holder_name=b.holder_name,
+                    quantity=b.quantity,
+                    unit=b.unit,
+                )
+                for b in affected
+            ],
+        )
 
     @get("/", operation_id="listClosures", responses=problems(404))
     async def list_closures(

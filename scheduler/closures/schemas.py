@@ -23,3 +23,21 @@ class Closure(msgspec.Struct):
     reason: str
     created_by: str
     created_at: datetime
+
+
+class AffectedBooking(msgspec.Struct):
+    id: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    holder_sub: str
+    holder_name: str
+    quantity: int
+    unit: str | None
+
+
+class ClosureCreated(Closure):
+    """The new closure and the active bookings it overlaps; they are left as they are, for
+    staff to contact the holders or cancel them (``POST /bookings/{id}/cancel``)."""
+
+    affected_bookings: list[AffectedBooking]

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
+from scheduler.bookings.repositories import BookingRepository
 from scheduler.closures import schemas
 from scheduler.closures.repositories import ClosureRepository
+from scheduler.db.bookings import Booking
 from scheduler.db.schedule import Closure
 from scheduler.errors import FieldError, NotFound, ValidationFailed
 from scheduler.ids import new_id
@@ -27,7 +29,8 @@ class ClosureService:
 
     async def create(
         self, resource_id: str, data: schemas.ClosureCreate, caller: Principal, now: datetime
-    ) -> Closure:
+    ) -> tuple[Closure, list[Booking]]:
+        """Create the closure; return it with the active bookings it overlaps (never touched)."""
         await self.resources.get_managed(resource_id, caller)
         if data.ends_at <= data.starts_at:
             raise ValidationFailed([FieldError("ends_at", "must be after starts_at")])
@@ -44,7 +47,10 @@ class ClosureService:
         )
         self.closures.add(closure)
         await self.session.flush()
-        return closure
+        affected = await BookingRepository(self.session).active_overlapping(
+            resource_id, closure.starts_at, closure.ends_at
+        )
+        return closure, affected
 
     async def list(
         self, resource_id: str, start_text: str | None, end_text: str | None

@@ -9,10 +9,18 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
+from scheduler.bookings.repositories import BookingRepository
 from scheduler.core.policy import Policy, policy_errors
 from scheduler.core.resources import capacity_errors, is_known_timezone, resolved_capacity
 from scheduler.db.catalogue import Resource
-from scheduler.errors import AlreadyExists, FieldError, Forbidden, NotFound, ValidationFailed
+from scheduler.errors import (
+    AlreadyExists,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ResourceInUse,
+    ValidationFailed,
+)
 from scheduler.ids import new_id
 from scheduler.partners.repositories import PartnerRepository
 from scheduler.resources import schemas
@@ -121,6 +129,13 @@ class ResourceService:
         units = changes.get("units", resource.units)
         capacity = changes.get("capacity", None if units else resource.capacity)
         _check_shape(changes.get("timezone", resource.timezone), capacity, units, policy)
+        regridded = policy.granularity_minutes != resource.policy.get("granularity_minutes", 60)
+        if (regridded or "timezone" in changes) and await self._has_future_bookings(
+            resource.id, now
+        ):
+            raise ResourceInUse(
+                "Granularity and time zone cannot change while future bookings exist."
+            )
         for key, value in changes.items():
             setattr(resource, key, value)
         resource.capacity = resolved_capacity(capacity, units)
@@ -134,8 +149,15 @@ class ResourceService:
     ) -> None:
         resource, _ = await self.get_managed(resource_id, caller)
         check_version(resource.version, if_match)
+        if await self._has_future_bookings(resource.id, now):
+            raise ResourceInUse(
+                "Cancel the resource's active bookings first (or close it instead)."
+            )
         resource.deleted_at = now
         await self.session.flush()
+
+    async def _has_future_bookings(self, resource_id: str, now: datetime) -> bool:
+        return await BookingRepository(self.session).has_active_after(resource_id, now)
 
 
 def ensure_manages(caller: Principal, partner_id: str) -> None:

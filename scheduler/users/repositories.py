@@ -56,3 +56,14 @@ class UserRepository:
         elif now - user.last_seen_at > LAST_SEEN_RESOLUTION:
             user.last_seen_at = now
         return user
+
+    async def ensure_resident(
+        self, sub: str, name: str, community: str | None, now: datetime
+    ) -> User:
+        """The user a proxy booking is made for, created as a resident when first seen."""
+        user = await self.session.get(User, sub)
+        if user is not None:
+            return user
+        return await self.upsert_from_principal(
+            Principal(sub=sub, role="resident", name=name, community=community), now
+        )

@@ -101,3 +101,15 @@ async def availability(
     )
     slots: list[dict[str, Any]] = ok(response)["slots"]
     return slots
+
+
+def booking_body(resource_id: str, start: str, end: str, **fields: Any) -> dict[str, Any]:
+    return {"resource_id": resource_id, "starts_at": start, "ends_at": end, **fields}
+
+
+async def book(
+    client: Any, headers: dict[str, str], resource_id: str, start: str, end: str, **fields: Any
+) -> Any:
+    return await client.post(
+        "/api/v1/bookings", json=booking_body(resource_id, start, end, **fields), headers=headers
+    )

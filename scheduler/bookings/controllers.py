@@ -1,0 +1,242 @@
+"""HTTP surface of bookings and the approval queue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+
+from scheduler.bookings import schemas
+from scheduler.bookings.lifecycle import BookingLifecycle
+from scheduler.bookings.queries import BookingQueries
+from scheduler.bookings.services import BookingService, to_schema
+from scheduler.dependencies import Caller, DbSession, Now
+from scheduler.idempotency.services import fingerprint, run_idempotent
+from scheduler.openapi import problems
+from scheduler.partners.schemas import ZoneKey
+from scheduler.schemas import IfMatch, Limit, Offset, Page
+from scheduler.timeparams import FromParam, ToParam
+from scheduler.versioning import etag
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key", max_length=200, description="Retry-safe key; see docs/bookings.md"
+    ),
+]
+DryRun = Annotated[bool, QueryParameter(description="Run every check, write nothing")]
+Statuses = Annotated[list[schemas.BookingStatus] | None, QueryParameter(name="status")]
+
+
+def _respond(booking: Any, status_code: int = 200) -> Response[schemas.Booking]:
+    body = to_schema(booking)
+    return Response(body, status_code=status_code, headers={"ETag": etag(body.version)})
+
+
+class BookingController(Controller):
+    path = "/api/v1/bookings"
+    tags = ["Bookings"]
+
+    @post(
+        "/",
+        operation_id="createBooking",
+        status_code=201,
+        responses={
+            200: ResponseSpec(
+                data_container=schemas.BookingPreview, description="Dry run: what would happen"
+            ),
+            **problems(403, 404, 409),
+        },
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[schemas.BookingCreate],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        dry_run: DryRun = False,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[schemas.Booking]:
+        """Book a resource (or, with `dry_run=true`, check every rule and write nothing)."""
+        service = BookingService(db_session)
+        if dry_run:
+            return Response(await service.preview(data, principal, now), status_code=200)  # type: ignore[arg-type]
+
+        async def work() -> tuple[int, schemas.Booking]:
+            return 201, to_schema(await service.create(data, principal, now))
+
+        request_hash = fingerprint("POST", request.url.path, "", await request.body())
+        outcome = await run_idempotent(
+            db_session,
+            owner=principal.sub,
+            key=idempotency_key,
+            request_hash=request_hash,
+            now=now,
+            work=work,
+        )
+        headers = {
+            "ETag": etag(outcome.body["version"] if outcome.replayed else outcome.body.version)
+        }
+        if outcome.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(outcome.body, status_code=outcome.status_code, headers=headers)
+
+    @get("/", operation_id="listBookings", responses=problems())
+    async def list_bookings(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        statuses: Statuses = None,
+        resource_id: FromQuery[str | None] = None,
+        partner_id: FromQuery[str | None] = None,
+        zone: FromQuery[ZoneKey | None] = None,
+        start: FromParam = None,
+        end: ToParam = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[schemas.Booking]:
+        """Bookings you may see: residents their own, partners their resources', staff all."""
+        rows, total = await BookingQueries(db_session).bookings_for(
+            principal,
+            statuses=statuses or [],
+            resource_id=resource_id,
+            partner_id=partner_id,
+            zone=zone,
+            start_text=start,
+            end_text=end,
+            limit=limit,
+            offset=offset,
+        )
+        return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{booking_id:str}", operation_id="getBooking", responses=problems(404))
+    async def get_booking(
+        self, booking_id: FromPath[str], db_session: DbSession, principal: Caller
+    ) -> Response[schemas.Booking]:
+        """One booking (404 if it is not yours to see)."""
+        return _respond(await BookingService(db_session).visible(booking_id, principal))
+
+    @get("/{booking_id:str}/history", operation_id="getBookingHistory", responses=problems(404))
+    async def history(
+        self, booking_id: FromPath[str], db_session: DbSession, principal: Caller
+    ) -> list[schemas.HistoryEntry]:
+        """Every change of a booking: who, when, from which status to which, and why."""
+        return await BookingQueries(db_session).history(booking_id, principal)
+
+    @post(
+        "/{booking_id:str}/approve",
+        operation_id="approveBooking",
+        status_code=200,
+        responses=problems(403, 404, 409, 412),
+    )
+    async def approve(
+        self,
+        booking_id: FromPath[str],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        data: JSONBody[schemas.Decision | None] = None,
+        if_match: IfMatch = None,
+    ) -> Response[schemas.Booking]:
+        """Confirm a pending booking (staff; the resource's partner where its policy allows)."""
+        note = data.note if data else None
+        return _respond(
+            await BookingLifecycle(db_session).decide(
+                booking_id, "approve", principal, note, if_match, now
+            )
+        )
+
+    @post(
+        "/{booking_id:str}/reject",
+        operation_id="rejectBooking",
+        status_code=200,
+        responses=problems(403, 404, 409, 412),
+    )
+    async def reject(
+        self,
+        booking_id: FromPath[str],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        data: JSONBody[schemas.ReasonBody | None] = None,
+        if_match: IfMatch = None,
+    ) -> Response[schemas.Booking]:
+        """Reject a pending booking; its capacity is given back."""
+        reason = data.reason if data else None
+        return _respond(
+            await BookingLifecycle(db_session).decide(
+                booking_id, "reject", principal, reason, if_match, now
+            )
+        )
+
+    @post(
+        "/{booking_id:str}/cancel",
+        operation_id="cancelBooking",
+        status_code=200,
+        responses=problems(404, 409, 412),
+    )
+    async def cancel(
+        self,
+        booking_id: FromPath[str],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        data: JSONBody[schemas.ReasonBody | None] = None,
+        if_match: IfMatch = None,
+    ) -> Response[schemas.Booking]:
+        """Cancel: the holder before the policy's deadline, the partner and staff at any time."""
+        reason = data.reason if data else None
+        return _respond(
+            await BookingLifecycle(db_session).cancel(booking_id, principal, reason, if_match, now)
+        )
+
+    @post(
+        "/{booking_id:str}/check-in",
+        operation_id="checkInBooking",
+        status_code=200,
+        responses=problems(404, 409, 412),
+    )
+    async def check_in(
+        self,
+        booking_id: FromPath[str],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        if_match: IfMatch = None,
+    ) -> Response[schemas.Booking]:
+        """Check in at the gate: the holder around the start, the partner or staff until the end."""
+        return _respond(
+            await BookingLifecycle(db_session).check_in(booking_id, principal, if_match, now)
+        )
+
+
+class ApprovalController(Controller):
+    path = "/api/v1/approvals"
+    tags = ["Bookings"]
+
+    @get("/", operation_id="listApprovals", responses=problems(403))
+    async def queue(
+        self,
+        db_session: DbSession,
+        principal: Caller,
+        state: State,
+        zone: FromQuery[ZoneKey | None] = None,
+        partner_id: FromQuery[str | None] = None,
+        resource_id: FromQuery[str | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[schemas.Booking]:
+        """Pending bookings, oldest first (staff: all; partners: their resources)."""
+        rows, total = await BookingQueries(db_session).approvals(
+            principal,
+            zone=zone,
+            partner_id=partner_id,
+            resource_id=resource_id,
+            limit=limit,
+            offset=offset,
+        )
+        return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)

@@ -1,0 +1,103 @@
+"""Booking request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from scheduler.schemas import Input, Instant, LongText, Name
+
+Sub = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Community = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Quantity = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class OnBehalfOf(Input):
+    """The resident a staff member or partner books for; they will own the booking."""
+
+    sub: Sub
+    name: Name
+    community: Community | None = None
+
+
+class BookingCreate(Input):
+    resource_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    starts_at: Instant
+    ends_at: Instant
+    quantity: Quantity = 1
+    unit: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    unit_exact: bool = False
+    on_behalf_of: OnBehalfOf | None = None
+    note: LongText | None = None
+
+
+class Decision(Input):
+    note: Reason | None = None
+
+
+class ReasonBody(Input):
+    reason: Reason | None = None
+
+
+class Holder(msgspec.Struct):
+    sub: str
+    name: str
+
+
+class Booking(msgspec.Struct):
+    id: str
+    resource_id: str
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+    unit: str | None
+    status: str
+    holder: Holder
+    created_by: str
+    note: str | None
+    series_id: str | None
+    decision_note: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class BookingPreview(msgspec.Struct):
+    """What a dry run would do: every check passed, nothing written."""
+
+    dry_run: bool
+    would_be_status: Literal["confirmed", "pending"]
+    resource_id: str
+    starts_at: datetime
+    ends_at: datetime
+    quantity: int
+    unit: str | None
+    holder: Holder
+
+
+class HistoryEntry(msgspec.Struct):
+    at: datetime
+    actor: str
+    from_status: str | None
+    to_status: str
+    reason: str | None
+
+
+BookingStatus = Literal[
+    "pending",
+    "confirmed",
+    "rejected",
+    "checked_in",
+    "completed",
+    "no_show",
+    "cancelled",
+    "expired",
+    "entered",
+    "not_selected",
+    "waitlisted",
+    "offered",
+    "lapsed",
+]

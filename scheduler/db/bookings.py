@@ -1,0 +1,121 @@
+"""Bookings aggregate: bookings, their history, capacity holdings and idempotency keys.
+
+``slot_holdings`` is the capacity ledger: one row per (resource, slot start) with the quantity
+held by active bookings and the capacity in force. A booking increments its slots' rows with
+``held + q <= capacity`` in the WHERE clause, so the database itself refuses over-booking,
+and the CHECK constraint is the backstop. ``unit_holdings`` has one row per (resource, unit,
+slot start): its primary key makes double assignment of a unit impossible.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.db.base import Base, JSONType
+
+STATUSES = (
+    "pending",
+    "confirmed",
+    "rejected",
+    "checked_in",
+    "completed",
+    "no_show",
+    "cancelled",
+    "expired",
+    "entered",
+    "not_selected",
+    "waitlisted",
+    "offered",
+    "lapsed",
+)
+ACTIVE = ("pending", "confirmed", "checked_in", "offered")
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="ordered"),
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="status"),
+        Index("ix_bookings_resource_id_starts_at", "resource_id", "starts_at"),
+        Index("ix_bookings_holder_id_starts_at", "holder_id", "starts_at"),
+        Index("ix_bookings_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id"))
+    holder_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    holder_name: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    granularity_minutes: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    series_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class BookingEvent(Base):
+    """One change of a booking: who, when, from which status to which, why."""
+
+    __tablename__ = "booking_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    booking_id: Mapped[str] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class SlotHolding(Base):
+    __tablename__ = "slot_holdings"
+    __table_args__ = (
+        CheckConstraint("held >= 0", name="held_not_negative"),
+        CheckConstraint("held <= capacity", name="held_within_capacity"),
+    )
+
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id"), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(primary_key=True)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    capacity: Mapped[int] = mapped_column(Integer)
+
+
+class UnitHolding(Base):
+    __tablename__ = "unit_holdings"
+
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot_start: Mapped[datetime] = mapped_column(primary_key=True)
+    booking_id: Mapped[str] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+
+
+class IdempotencyKey(Base):
+    """A stored response, so a retried request returns it instead of acting twice."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,25 @@
+"""Portable statements that differ by dialect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def insert_ignoring_conflicts(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]]
+) -> int:
+    """``INSERT ... ON CONFLICT DO NOTHING``; returns how many rows were inserted."""
+    if not rows:
+        return 0
+    module: Any = postgresql if dialect_of(session) == "postgresql" else sqlite
+    statement = module.insert(table).values(rows).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
