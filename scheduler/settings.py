@@ -45,6 +45,7 @@ class Settings:
     log_json: bool = True
     public_url: str = "http://127.0.0.1:8000"
     db_pool_size: int = 10
+    db_pool_timeout_seconds: int = 30
     max_body_bytes: int = 1_048_576
     warnings: tuple[str, ...] = field(default=())
 
@@ -121,6 +122,7 @@ def load_settings(
         log_json=_bool(get("LOG_JSON", "true")),
         public_url=get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         db_pool_size=integer("DB_POOL_SIZE", 10, 1),
+        db_pool_timeout_seconds=integer("DB_POOL_TIMEOUT_SECONDS", 30, 1),
         max_body_bytes=integer("MAX_BODY_BYTES", 1_048_576, 1024),
         warnings=tuple(warnings),
     )

@@ -12,6 +12,8 @@ CHECK_VIOLATION = "23514"
 SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
 LOCK_NOT_AVAILABLE = "55P03"
+# connection exceptions, insufficient resources (too many clients), operator intervention
+UNAVAILABLE_CLASSES = ("08", "53", "57P")
 
 
 def sqlstate(error: exc.DBAPIError) -> str | None:
@@ -38,7 +40,11 @@ def translate(error: exc.SQLAlchemyError) -> errors.SchedulerError | None:
         LOCK_NOT_AVAILABLE,
     ):
         return errors.ServiceUnavailable("The database is busy; retry shortly.", retry_after=1)
-    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError):
+    code = sqlstate(error) if isinstance(error, exc.DBAPIError) else None
+    unavailable = code is not None and code.startswith(UNAVAILABLE_CLASSES)
+    if unavailable or isinstance(
+        error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError
+    ):
         return errors.ServiceUnavailable(
             "The database is unavailable; retry shortly.", retry_after=1
         )
