@@ -143,6 +143,11 @@ class IdempotencyKeyReused(SchedulerError):
     status = 422
 
 
+class SeriesRefused(Conflict):
+    code = "series_refused"
+    title = "The series could not be booked"
+
+
 REFUSAL_TITLES = {
     "invalid_duration": "The booking's times or length do not fit the resource's slots",
     "invalid_quantity": "The booking's quantity is not allowed",

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from scheduler.bookings import schemas
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
+from scheduler.bookings.series import SeriesService
 from scheduler.bookings.services import BookingService, to_schema
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.idempotency.services import fingerprint, run_idempotent
@@ -83,6 +84,39 @@ class BookingController(Controller):
         }
         if outcome.replayed:
             headers["Idempotent-Replayed"] = "true"
+        return Response(outcome.body, status_code=outcome.status_code, headers=headers)
+
+    @post(
+        "/series",
+        operation_id="createBookingSeries",
+        status_code=201,
+        responses=problems(403, 404, 409),
+    )
+    async def create_series(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[schemas.SeriesCreate],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[schemas.Series]:
+        """Book a series (every night of December; every Tuesday for 8 weeks), all-or-nothing
+        or best-effort, with a result per occurrence."""
+
+        async def work() -> tuple[int, schemas.Series]:
+            return 201, await SeriesService(db_session).create(data, principal, now)
+
+        request_hash = fingerprint("POST", request.url.path, "", await request.body())
+        outcome = await run_idempotent(
+            db_session,
+            owner=principal.sub,
+            key=idempotency_key,
+            request_hash=request_hash,
+            now=now,
+            work=work,
+        )
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status_code=outcome.status_code, headers=headers)
 
     @get("/", operation_id="listBookings", responses=problems())

@@ -101,3 +101,35 @@ BookingStatus = Literal[
     "offered",
     "lapsed",
 ]
+
+
+SeriesRule = Annotated[str, msgspec.Meta(max_length=300, examples=["FREQ=WEEKLY;COUNT=8"])]
+
+
+class SeriesCreate(BookingCreate, kw_only=True):
+    """A booking repeated by ``rrule`` (COUNT or UNTIL required) in the resource's local time."""
+
+    rrule: SeriesRule
+    mode: Literal["all_or_nothing", "best_effort"] = "all_or_nothing"
+
+
+class OccurrenceProblem(msgspec.Struct):
+    code: str
+    status: int
+    detail: str
+
+
+class Occurrence(msgspec.Struct):
+    starts_at: datetime
+    ends_at: datetime
+    outcome: Literal["booked", "refused"]
+    booking: Booking | None = None
+    problem: OccurrenceProblem | None = None
+
+
+class Series(msgspec.Struct):
+    series_id: str
+    mode: str
+    booked: int
+    refused: int
+    occurrences: list[Occurrence]

@@ -88,7 +88,7 @@ _ORDINAL_LIMIT = {"MONTHLY": 5, "YEARLY": 53}
 FEASIBILITY_YEARS = 4
 
 
-def _rule_parts(text: str) -> dict[str, str]:
+def rule_parts(text: str) -> dict[str, str]:
     parts: dict[str, str] = {}
     for chunk in text.strip().removeprefix("RRULE:").split(";"):
         key, sep, value = chunk.partition("=")
@@ -137,7 +137,7 @@ def _check_values(parts: dict[str, str]) -> None:
 
 def _normalized(text: str) -> str:
     """The rule with UNTIL reduced to its date: windows repeat by local day."""
-    parts = _rule_parts(text)
+    parts = rule_parts(text)
     if "UNTIL" in parts:
         parts["UNTIL"] = parts["UNTIL"][:8]
     return ";".join(f"{key}={value}" for key, value in parts.items())
@@ -150,7 +150,7 @@ def rule_problems(text: str, valid_from: date | None) -> str | None:
     if not text.isascii():
         return "must be ASCII"
     try:
-        parts = _rule_parts(text)
+        parts = rule_parts(text)
         unknown = set(parts) - ALLOWED_RULE_PARTS
         if unknown:
             allowed = ", ".join(sorted(ALLOWED_RULE_PARTS))
@@ -219,7 +219,7 @@ def _matching_rule_dates(window: Window, first: date, last: date) -> set[date] |
     """Dates in [first, last] matched by the RRULE; None when the window has no RRULE."""
     if window.rrule is None:
         return None
-    parts = _rule_parts(window.rrule)
+    parts = rule_parts(window.rrule)
     anchor = window.valid_from if anchored(parts) and window.valid_from else first
     anchor = _fast_forward(anchor, first, parts)
     rule = rrulestr(_normalized(window.rrule), dtstart=datetime.combine(anchor, time()))
