@@ -21,7 +21,7 @@ class ResourceRepository:
 
     async def get_with_zone(self, resource_id: str) -> tuple[Resource, str] | None:
         result = await self.session.execute(self._live().where(Resource.id == resource_id))
-        row = result.tuples().first()
+        row = result.first()
         return (row[0], row[1]) if row else None
 
     async def exists_any(self, resource_id: str) -> bool:
@@ -46,7 +46,7 @@ class ResourceRepository:
             query = query.where(Resource.partner_id == partner_id)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         page = query.order_by(Resource.name, Resource.id).limit(limit).offset(offset)
-        rows = (await self.session.execute(page)).tuples().all()
+        rows = (await self.session.execute(page)).all()
         return [(row[0], row[1]) for row in rows], int(total or 0)
 
     def add(self, resource: Resource) -> None:
