@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -56,8 +55,15 @@ class AvailabilityService:
         self.calendar = CalendarRepository(session)
         self.holdings = HoldingRepository(session)
 
-    async def slots(self, resource: Resource, span: TimeRange, now: datetime) -> list[core.Slot]:
-        """Every slot of ``resource`` starting in ``span``; reads only rows in that range."""
+    async def slots(
+        self,
+        resource: Resource,
+        span: TimeRange,
+        now: datetime,
+        head_start: timedelta = timedelta(0),
+    ) -> list[core.Slot]:
+        """Every slot of ``resource`` starting in ``span``; reads only rows in that range.
+        ``head_start`` moves releases earlier for people with early access."""
         zone = ZoneInfo(resource.timezone)
         policy = msgspec.convert(resource.policy, Policy)
         first = span.start.astimezone(zone).date() - timedelta(days=1)
@@ -70,7 +76,13 @@ class AvailabilityService:
             )
         ]
         calendar = await self.calendar.day_calendar(resource.partner_id, first, last)
-        release = partial(releases_at, policy.release, zone=zone) if policy.release else None
+        release = None
+        if policy.release is not None:
+            rule = policy.release
+
+            def release(day: date) -> datetime:
+                return releases_at(rule, day, zone) - head_start
+
         facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
         held = await self.holdings.held(resource.id, span.start, span.end)
         return core.compute_slots(facts, windows, calendar, closures, held, span, now, release)

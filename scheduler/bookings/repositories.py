@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import ACTIVE, Booking, BookingEvent, SlotHolding, UnitHolding
 from scheduler.db.catalogue import Partner, Resource, User
 from scheduler.db.statements import dialect_of, insert_ignoring_conflicts
@@ -42,17 +43,29 @@ class BookingRepository:
                 select(User.id).where(User.id == holder_id).with_for_update()
             )
 
-    async def active_between(
+    async def counted_between(
         self, resource_id: str, holder_id: str, start: datetime, end: datetime
     ) -> list[Booking]:
+        """The holder's bookings that quotas count: active ones and lottery entries."""
         query = select(Booking).where(
             Booking.resource_id == resource_id,
             Booking.holder_id == holder_id,
-            Booking.status.in_(ACTIVE),
+            Booking.status.in_((*ACTIVE, "entered")),
             Booking.starts_at < end,
             Booking.ends_at > start,
         )
         return list(await self.session.scalars(query))
+
+    async def holder_waiting(self, resource_id: str, holder_id: str, span: TimeRange) -> bool:
+        """Whether the holder already has an entry or waitlist place overlapping ``span``."""
+        query = select(Booking.id).where(
+            Booking.resource_id == resource_id,
+            Booking.holder_id == holder_id,
+            Booking.status.in_(("entered", "waitlisted")),
+            Booking.starts_at < span.end,
+            Booking.ends_at > span.start,
+        )
+        return (await self.session.scalars(query.limit(1))).first() is not None
 
     async def active_overlapping(
         self, resource_id: str, start: datetime, end: datetime

@@ -32,6 +32,7 @@ class BookingCreate(Input):
     unit_exact: bool = False
     on_behalf_of: OnBehalfOf | None = None
     note: LongText | None = None
+    waitlist: bool = False
 
 
 class Decision(Input):
@@ -60,16 +61,21 @@ class Booking(msgspec.Struct):
     note: str | None
     series_id: str | None
     decision_note: str | None
+    offer_expires_at: datetime | None
+    draw_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted"]
 
 
 class BookingPreview(msgspec.Struct):
     """What a dry run would do: every check passed, nothing written."""
 
     dry_run: bool
-    would_be_status: Literal["confirmed", "pending"]
+    would_be_status: InitialStatus
     resource_id: str
     starts_at: datetime
     ends_at: datetime

@@ -1,8 +1,15 @@
-"""Making bookings: check every rule in the core, then take capacity in the database."""
+"""Making bookings: check every rule in the core, then take capacity in the database.
+
+A request becomes one of three things: a booking holding capacity (first come, first
+served), a lottery entry (before a lottery release; drawn at the release instant), or a
+waitlist place (when full and the client asked for it).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -15,27 +22,45 @@ from scheduler.bookings.repositories import BookingRepository, HoldingRepository
 from scheduler.core import rules
 from scheduler.core.availability import Slot
 from scheduler.core.policy import Policy
+from scheduler.core.release import head_start
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource, User
 from scheduler.errors import BookingRefused, Forbidden, NotFound, ValidationFailed
 from scheduler.ids import new_id
+from scheduler.outbox.repositories import OutboxRepository
 from scheduler.resources.services import ResourceService
 from scheduler.users.repositories import UserRepository
 
 ALTERNATIVES_SPAN = timedelta(days=2)
+Mode = Literal["book", "enter", "waitlist"]
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A request that passed every rule, and what it will become."""
+
+    resource: Resource
+    holder: User
+    policy: Policy
+    request: rules.Request
+    covering: list[Slot]
+    mode: Mode
+    draw_at: datetime | None = None
+
+    @property
+    def starts(self) -> list[datetime]:
+        return [slot.range.start for slot in self.covering]
 
 
 def refused(
-    refusal: rules.Refusal,
-    alternatives: list[TimeRange] | None = None,
-    zone: ZoneInfo | None = None,
+    refusal: rules.Refusal, options: list[TimeRange] | None = None, zone: ZoneInfo | None = None
 ) -> BookingRefused:
     facts = dict(refusal.facts)
-    if alternatives:
+    if options:
         facts["alternatives"] = [
-            {"starts_at": option.start.astimezone(zone), "ends_at": option.end.astimezone(zone)}
-            for option in alternatives
+            {"starts_at": o.start.astimezone(zone), "ends_at": o.end.astimezone(zone)}
+            for o in options
         ]
     return BookingRefused(refusal.code, refusal.status, refusal.detail, **facts)
 
@@ -54,19 +79,59 @@ def to_schema(booking: Booking) -> schemas.Booking:
         note=booking.note,
         series_id=booking.series_id,
         decision_note=booking.decision_note,
+        offer_expires_at=booking.offer_expires_at,
+        draw_at=booking.draw_at,
         version=booking.version,
         created_at=booking.created_at,
         updated_at=booking.updated_at,
     )
 
 
+def emit_booking_event(
+    session: AsyncSession, event_type: str, booking: Booking, partner_id: str, now: datetime
+) -> None:
+    """Record ``booking.<something>`` in the outbox, in the caller's transaction."""
+    payload = msgspec.to_builtins(to_schema(booking))
+    OutboxRepository(session).emit(
+        event_type,
+        payload,
+        now,
+        booking_id=booking.id,
+        resource_id=booking.resource_id,
+        partner_id=partner_id,
+    )
+
+
 def slot_starts(booking: Booking) -> list[datetime]:
     step = timedelta(minutes=booking.granularity_minutes)
-    starts, cursor = [], booking.starts_at
-    while cursor < booking.ends_at:
-        starts.append(cursor)
-        cursor += step
-    return starts
+    count = int((booking.ends_at - booking.starts_at) / step)
+    return [booking.starts_at + step * index for index in range(count)]
+
+
+def may_see(caller: Principal, booking: Booking, resource: Resource) -> bool:
+    """Holders see their own bookings, partners those on their resources, staff all."""
+    if caller.is_staff or booking.holder_id == caller.sub:
+        return True
+    return caller.role == "partner" and resource.partner_id == caller.partner
+
+
+def pick_unit(resource: Resource, request: rules.Request, taken: set[str]) -> str:
+    """The preferred unit if free (or refused if it must be exactly that one), else the first."""
+    free = [unit for unit in resource.units if unit not in taken]
+    if request.unit is not None and request.unit in free:
+        return request.unit
+    if request.unit is not None and request.unit_exact:
+        raise BookingRefused(
+            "unit_taken",
+            409,
+            f"Unit {request.unit!r} is taken then.",
+            rule="units",
+            unit=request.unit,
+            free_units=free[:20],
+        )
+    if not free:
+        raise BookingRefused("capacity", 409, "No unit is free for all of this time.", rule="units")
+    return free[0]
 
 
 class BookingService:
@@ -98,53 +163,89 @@ class BookingService:
     async def _usage(
         self, resource: Resource, holder: User, request: rules.Request, zone: ZoneInfo
     ) -> rules.Usage:
-        local_start = request.range.start.astimezone(zone)
-        day_start = local_start.replace(hour=0, minute=0, second=0, microsecond=0)
+        day_start = request.range.start.astimezone(zone).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
         week_start = day_start - timedelta(days=day_start.weekday())
-        week = await self.bookings.active_between(
+        week = await self.bookings.counted_between(
             resource.id, holder.id, week_start, week_start + timedelta(days=7)
         )
-        day_range = TimeRange(day_start, day_start + timedelta(days=1))
-        minutes = 0
-        for booking in week:
-            overlap = day_range.intersect(TimeRange(booking.starts_at, booking.ends_at))
-            minutes += int(overlap.duration / timedelta(minutes=1)) if overlap else 0
+        day = TimeRange(day_start, day_start + timedelta(days=1))
+        overlaps = (day.intersect(TimeRange(b.starts_at, b.ends_at)) for b in week)
+        minutes = sum(int(o.duration / timedelta(minutes=1)) for o in overlaps if o)
         return rules.Usage(active_in_week=len(week), minutes_in_day=minutes)
 
-    async def _slots(self, resource: Resource, span: TimeRange, now: datetime) -> list[Slot]:
-        return await self.availability.slots(resource, span, now)
-
-    async def check(
-        self, data: schemas.BookingCreate, caller: Principal, now: datetime
-    ) -> tuple[Resource, User, Policy, rules.Request, list[Slot]]:
-        """Every rule, in order; the covering slots if the booking may be made."""
+    async def check(self, data: schemas.BookingCreate, caller: Principal, now: datetime) -> Checked:
+        """Every rule, in order; what the request will become if it may be made."""
         if data.ends_at <= data.starts_at:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
         resource, _ = await self.resources.get(data.resource_id)
         holder = await self.holder_for(caller, data, resource, now)
         await self.bookings.lock_holder(holder.id)
         policy = msgspec.convert(resource.policy, Policy)
-        zone = ZoneInfo(resource.timezone)
         request = rules.Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
+        tags = tuple(set(holder.tags) | (set(caller.tags) if holder.id == caller.sub else set()))
         booker = rules.Booker(
-            holder.id, holder.role, holder.community, tuple(holder.tags), holder.suspended_until
+            holder.id, holder.role, holder.community, tags, holder.suspended_until
         )
-        granule = timedelta(minutes=policy.granularity_minutes)
         try:
-            rules.check_shape(request, policy, resource.units)
-            rules.check_person(booker, policy, now)
-            rules.check_timing(request, policy, now)
-            slots = await self._slots(
-                resource, TimeRange(request.range.start - granule, request.range.end), now
+            covering, mode, draw_at = await self._check_rules(
+                resource, holder, policy, request, booker, data.waitlist, now
             )
-            covering = rules.covering_slots(request, slots)
-            rules.check_slots(request, covering, booker)
-            rules.check_quota(request, policy, await self._usage(resource, holder, request, zone))
         except rules.Refusal as refusal:
             raise await self._explained(refusal, resource, request, booker, now) from None
-        return resource, holder, policy, request, covering
+        return Checked(resource, holder, policy, request, covering, mode, draw_at)
+
+    async def _check_rules(
+        self,
+        resource: Resource,
+        holder: User,
+        policy: Policy,
+        request: rules.Request,
+        booker: rules.Booker,
+        waitlist: bool,
+        now: datetime,
+    ) -> tuple[list[Slot], Mode, datetime | None]:
+        rules.check_shape(request, policy, resource.units)
+        rules.check_person(booker, policy, now)
+        rules.check_timing(request, policy, now)
+        granule = timedelta(minutes=policy.granularity_minutes)
+        span = TimeRange(request.range.start - granule, request.range.end)
+        early = head_start(policy.release, booker.tags)
+        covering = rules.covering_slots(
+            request, await self.availability.slots(resource, span, now, early)
+        )
+        mode: Mode = "book"
+        try:
+            rules.check_slots(request, covering, booker)
+        except rules.Refusal as refusal:
+            if refusal.code == "not_released" and policy.allocation == "lottery":
+                rules.check_slots(request, covering, booker, release=False, capacity=False)
+                mode = "enter"
+            elif refusal.code == "capacity" and waitlist:
+                rules.check_slots(request, covering, booker, capacity=False)
+                mode = "waitlist"
+            else:
+                raise
+        rules.check_quota(
+            request,
+            policy,
+            await self._usage(resource, holder, request, ZoneInfo(resource.timezone)),
+        )
+        if mode != "book" and await self.bookings.holder_waiting(
+            resource.id, holder.id, request.range
+        ):
+            raise rules.Refusal(
+                "duplicate_entry",
+                409,
+                "You already have an entry or waitlist place for this time.",
+                {"rule": "one_entry_per_slot"},
+            )
+        # Entries are drawn at the general release, whatever head start their holder has.
+        releases = [slot.releases_at + early for slot in covering if slot.releases_at]
+        return covering, mode, min(releases) if mode == "enter" and releases else None
 
     async def _explained(
         self,
@@ -154,8 +255,7 @@ class BookingService:
         booker: rules.Booker,
         now: datetime,
     ) -> BookingRefused:
-        zone = ZoneInfo(resource.timezone)
-        if refusal.status != 409 or refusal.code == "quota_exceeded":
+        if refusal.status != 409 or refusal.code in ("quota_exceeded", "duplicate_entry"):
             return refused(refusal)
         around = TimeRange(
             max(now, request.range.start - ALTERNATIVES_SPAN), request.range.end + ALTERNATIVES_SPAN
@@ -163,54 +263,39 @@ class BookingService:
         if around.start >= around.end:
             return refused(refusal)
         options = rules.suggest_alternatives(
-            request, booker, await self._slots(resource, around, now)
+            request, booker, await self.availability.slots(resource, around, now)
         )
-        return refused(refusal, options, zone)
+        return refused(refusal, options, ZoneInfo(resource.timezone))
 
     async def preview(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime
     ) -> schemas.BookingPreview:
-        resource, holder, policy, request, _ = await self.check(data, caller, now)
+        checked = await self.check(data, caller, now)
         unit = None
-        if resource.units:
-            taken = await self.holdings.taken_units(resource.id, self._starts(request, policy))
-            unit = self._pick_unit(resource, request, taken)
+        if checked.resource.units and checked.mode == "book":
+            unit = pick_unit(
+                checked.resource,
+                checked.request,
+                await self.holdings.taken_units(checked.resource.id, checked.starts),
+            )
         return schemas.BookingPreview(
             dry_run=True,
-            would_be_status="pending" if policy.approval == "staff" else "confirmed",
-            resource_id=resource.id,
-            starts_at=request.range.start,
-            ends_at=request.range.end,
-            quantity=request.quantity,
+            would_be_status=self._initial_status(checked),
+            resource_id=checked.resource.id,
+            starts_at=checked.request.range.start,
+            ends_at=checked.request.range.end,
+            quantity=checked.request.quantity,
             unit=unit,
-            holder=schemas.Holder(sub=holder.id, name=holder.name),
+            holder=schemas.Holder(sub=checked.holder.id, name=checked.holder.name),
         )
 
     @staticmethod
-    def _starts(request: rules.Request, policy: Policy) -> list[datetime]:
-        step = timedelta(minutes=policy.granularity_minutes)
-        count = int(request.range.duration / step)
-        return [request.range.start + step * index for index in range(count)]
-
-    @staticmethod
-    def _pick_unit(resource: Resource, request: rules.Request, taken: set[str]) -> str:
-        free = [unit for unit in resource.units if unit not in taken]
-        if request.unit is not None and request.unit in free:
-            return request.unit
-        if request.unit is not None and request.unit_exact:
-            raise BookingRefused(
-                "unit_taken",
-                409,
-                f"Unit {request.unit!r} is taken then.",
-                rule="units",
-                unit=request.unit,
-                free_units=free[:20],
-            )
-        if not free:
-            raise BookingRefused(
-                "capacity", 409, "No unit is free for all of this time.", rule="units"
-            )
-        return free[0]
+    def _initial_status(checked: Checked) -> schemas.InitialStatus:
+        if checked.mode == "enter":
+            return "entered"
+        if checked.mode == "waitlist":
+            return "waitlisted"
+        return "pending" if checked.policy.approval == "staff" else "confirmed"
 
     async def create(
         self,
@@ -219,41 +304,42 @@ class BookingService:
         now: datetime,
         series_id: str | None = None,
     ) -> Booking:
-        """Check, then take capacity (and a unit) in the database, then record the booking."""
-        resource, holder, policy, request, covering = await self.check(data, caller, now)
-        starts = [slot.range.start for slot in covering]
-        full = await self.holdings.acquire(
-            resource.id, [(s.range.start, s.capacity) for s in covering], request.quantity
-        )
-        if full:
-            raise BookingRefused(
-                "capacity",
-                409,
-                "Not enough places left.",
-                rule="capacity",
-                requested=request.quantity,
-                full_slots=[{"starts_at": start} for start in full],
-            )
+        """Check, then (for a booking) take capacity and a unit in the database, then record it."""
+        checked = await self.check(data, caller, now)
+        resource, request = checked.resource, checked.request
         unit = None
-        if resource.units:
-            unit = self._pick_unit(
-                resource, request, await self.holdings.taken_units(resource.id, starts)
-            )
-        status = "pending" if policy.approval == "staff" else "confirmed"
+        if checked.mode == "book":
+            slots = [(slot.range.start, slot.capacity) for slot in checked.covering]
+            full = await self.holdings.acquire(resource.id, slots, request.quantity)
+            if full:
+                raise BookingRefused(
+                    "capacity",
+                    409,
+                    "Not enough places left.",
+                    rule="capacity",
+                    requested=request.quantity,
+                    full_slots=[{"starts_at": start} for start in full],
+                )
+            if resource.units:
+                unit = pick_unit(
+                    resource, request, await self.holdings.taken_units(resource.id, checked.starts)
+                )
+        status = self._initial_status(checked)
         booking = Booking(
             id=new_id("bkg"),
             resource_id=resource.id,
-            holder_id=holder.id,
-            holder_name=holder.name,
+            holder_id=checked.holder.id,
+            holder_name=checked.holder.name,
             created_by=caller.sub,
             starts_at=request.range.start,
             ends_at=request.range.end,
-            granularity_minutes=policy.granularity_minutes,
+            granularity_minutes=checked.policy.granularity_minutes,
             quantity=request.quantity,
             unit=unit,
             status=status,
             note=data.note,
             series_id=series_id,
+            draw_at=checked.draw_at,
             version=1,
             created_at=now,
             updated_at=now,
@@ -261,8 +347,8 @@ class BookingService:
         self.bookings.add(booking)
         await self.session.flush()
         if unit is not None:
-            await self.holdings.hold_unit(resource.id, unit, starts, booking.id)
-        reason = "booked on behalf of the holder" if caller.sub != holder.id else None
+            await self.holdings.hold_unit(resource.id, unit, checked.starts, booking.id)
+        reason = "booked on behalf of the holder" if caller.sub != checked.holder.id else None
         self.bookings.record(
             BookingEvent(
                 booking_id=booking.id,
@@ -273,6 +359,7 @@ class BookingService:
                 reason=reason,
             )
         )
+        emit_booking_event(self.session, "booking.created", booking, resource.partner_id, now)
         await self.session.flush()
         return booking
 
@@ -283,10 +370,3 @@ class BookingService:
         if booking is None or resource is None or not may_see(caller, booking, resource):
             raise NotFound(f"No booking {booking_id!r}.")
         return booking
-
-
-def may_see(caller: Principal, booking: Booking, resource: Resource) -> bool:
-    """Holders see their own bookings, partners those on their resources, staff all."""
-    if caller.is_staff or booking.holder_id == caller.sub:
-        return True
-    return caller.role == "partner" and resource.partner_id == caller.partner

@@ -28,7 +28,12 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "no_show": {"confirmed": "no_show"},
     "expire": {"pending": "expired", "confirmed": "expired"},
     "accept": {"offered": "confirmed"},
+    "accept_for_approval": {"offered": "pending"},
     "lapse": {"offered": "lapsed"},
+    "win": {"entered": "confirmed"},
+    "win_for_approval": {"entered": "pending"},
+    "lose": {"entered": "not_selected"},
+    "offer": {"waitlisted": "offered"},
 }
 
 
@@ -51,3 +56,8 @@ def next_status(action: Action, current: str) -> str:
 
 def releases_capacity(before: str, after: str) -> bool:
     return before in ACTIVE and after not in ACTIVE
+
+
+def takes_capacity(before: str, after: str) -> bool:
+    """Entries that win and waitlisted bookings that are offered start holding capacity."""
+    return before not in ACTIVE and after in ACTIVE

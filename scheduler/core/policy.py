@@ -13,6 +13,14 @@ MINUTES_PER_DAY = 1440
 Minutes = Annotated[int, msgspec.Meta(ge=0, le=366 * MINUTES_PER_DAY)]
 
 
+class NoShowPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``limit`` no-shows within ``window_days`` suspend booking rights for ``suspend_days``."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
+    window_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 30
+    suspend_days: Annotated[int, msgspec.Meta(ge=0, le=366)] = 14
+
+
 class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw_only=True):
     """How a resource may be booked. Every field has a default suitable for a sports ground."""
 
@@ -40,6 +48,12 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     partner_may_approve: bool = True
     check_in_opens_minutes: Minutes = 30
     check_in_closes_minutes: Minutes = 15
+    check_in_required: bool = False
+    allocation: Literal["fcfs", "lottery"] = "fcfs"
+    pending_expiry_minutes: Annotated[int, msgspec.Meta(ge=5, le=30 * 1440)] | None = None
+    offer_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 1440)] = 30
+    reminder_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 1440)] = 60
+    no_show: NoShowPolicy = msgspec.field(default_factory=lambda: NoShowPolicy())
 
 
 def policy_errors(policy: Policy) -> list[tuple[str, str]]:
@@ -56,4 +70,8 @@ def policy_errors(policy: Policy) -> list[tuple[str, str]]:
         found.append(("policy.max_duration_minutes", "must be at least min_duration_minutes"))
     if policy.release is not None:
         found += release_problems(policy.release)
+    if policy.allocation == "lottery" and policy.release is None:
+        found.append(
+            ("policy.allocation", "a lottery needs a release policy: entries are drawn at release")
+        )
     return found

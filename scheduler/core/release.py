@@ -20,6 +20,13 @@ WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 ClockText = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])]
 
 
+class EarlyAccess(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """People tagged ``tag`` (e.g. ``elderly``) may book ``minutes`` before everyone else."""
+
+    tag: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 1440)]
+
+
 class ReleasePolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Either ``days_ahead`` (daily) or ``weekday`` + ``weeks_ahead`` (weekly), with ``at``."""
 
@@ -27,6 +34,17 @@ class ReleasePolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     days_ahead: Annotated[int, msgspec.Meta(ge=0, le=366)] | None = None
     weekday: Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"] | None = None
     weeks_ahead: Annotated[int, msgspec.Meta(ge=0, le=52)] = 1
+    early_access: Annotated[list[EarlyAccess], msgspec.Meta(max_length=10)] = msgspec.field(
+        default_factory=list
+    )
+
+
+def head_start(release: ReleasePolicy | None, tags: tuple[str, ...]) -> timedelta:
+    """How much earlier than everyone else a person with ``tags`` may book."""
+    if release is None:
+        return timedelta(0)
+    minutes = [grant.minutes for grant in release.early_access if grant.tag in tags]
+    return timedelta(minutes=max(minutes, default=0))
 
 
 def release_problems(release: ReleasePolicy) -> list[tuple[str, str]]:

@@ -216,8 +216,16 @@ def covering_slots(request: Request, slots: Sequence[Slot]) -> list[Slot]:
     return inside
 
 
-def check_slots(request: Request, slots: Sequence[Slot], booker: Booker) -> None:
-    """Closures, release, audience and capacity of the covering slots (409)."""
+def check_slots(
+    request: Request,
+    slots: Sequence[Slot],
+    booker: Booker,
+    *,
+    release: bool = True,
+    capacity: bool = True,
+) -> None:
+    """Closures, release, audience and capacity of the covering slots (409). A lottery entry
+    is checked without ``release`` and ``capacity``; a waitlist request without ``capacity``."""
     closed = [slot for slot in slots if slot.status == "closed"]
     if closed:
         raise _refuse(
@@ -229,7 +237,7 @@ def check_slots(request: Request, slots: Sequence[Slot], booker: Booker) -> None
             closed_from=closed[0].range.start,
         )
     pending_release = [slot for slot in slots if slot.status == "not_released"]
-    if pending_release:
+    if pending_release and release:
         releases = pending_release[0].releases_at
         raise _refuse(
             "not_released",
@@ -249,7 +257,7 @@ def check_slots(request: Request, slots: Sequence[Slot], booker: Booker) -> None
             audience=list(refused[0].audience),
         )
     full = [slot for slot in slots if slot.available < request.quantity]
-    if full:
+    if full and capacity:
         raise _refuse(
             "capacity",
             409,

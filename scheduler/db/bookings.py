@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db.base import Base, JSONType
@@ -60,11 +60,46 @@ class Booking(Base):
     note: Mapped[str | None] = mapped_column(Text)
     series_id: Mapped[str | None] = mapped_column(String(64), index=True)
     decision_note: Mapped[str | None] = mapped_column(Text)
+    draw_at: Mapped[datetime | None] = mapped_column(index=True)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Draw(Base):
+    """One lottery draw: every entry for a resource's release instant, shuffled with ``seed``."""
+
+    __tablename__ = "draws"
+    __table_args__ = (
+        UniqueConstraint("resource_id", "release_at", name="uq_draws_resource_id_release_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ForeignKey("resources.id"))
+    release_at: Mapped[datetime]
+    drawn_at: Mapped[datetime]
+    seed: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[list[str]] = mapped_column(JSONType)
+    winners: Mapped[list[str]] = mapped_column(JSONType)
+
+
+class OutboxEvent(Base):
+    """A domain event written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(64))
+    booking_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    partner_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime]
 
 
 class BookingEvent(Base):

@@ -113,6 +113,12 @@ async def test_resource_defaults_and_units(client, tokens: Tokens):
         "partner_may_approve": True,
         "check_in_opens_minutes": 30,
         "check_in_closes_minutes": 15,
+        "check_in_required": False,
+        "allocation": "fcfs",
+        "pending_expiry_minutes": None,
+        "offer_minutes": 30,
+        "reminder_minutes": 60,
+        "no_show": {"limit": 3, "window_days": 30, "suspend_days": 14},
     }
 
 
