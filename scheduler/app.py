@@ -24,6 +24,7 @@ from scheduler.closures.controllers import ClosureController
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
 from scheduler.errors import PreconditionFailed
+from scheduler.jobs.runner import JobRunner
 from scheduler.logging import RequestIdMiddleware, configure_logging
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
@@ -59,11 +60,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     configure_logging(settings)
     engine = create_engine(settings)
 
+    session_factory = create_session_factory(engine)
+    the_clock = clock or SystemClock()
+    runner = JobRunner(settings, engine, session_factory, the_clock) if settings.run_jobs else None
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        if runner is not None:
+            await runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.stop()
             await engine.dispose()
 
     app = Litestar(
@@ -92,8 +101,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         ),
         cors_config=CORSConfig(
             allow_origins=["*"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
-            expose_headers=["ETag", "X-Request-ID", "Retry-After"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "X-Request-ID", "Retry-After", "Idempotent-Replayed"],
         ),
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
@@ -102,6 +117,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
-    app.state.clock = clock or SystemClock()
+    app.state.session_factory = session_factory
+    app.state.clock = the_clock
+    app.state.job_runner = runner
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 
 import click
@@ -47,11 +48,47 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--jobs/--no-jobs",
+    default=True,
+    show_default=True,
+    help="Run the job scheduler embedded (one process leads; the others stand by).",
+)
+def serve(host: str, port: int, workers: int, jobs: bool) -> None:
     """Serve the HTTP API (run `scheduler db upgrade` first)."""
+    if not jobs:
+        os.environ["SCHEDULER_JOBS"] = "false"
     settings = _settings()
     _warn(settings)
     _serve(settings, host, port, workers)
+
+
+@main.command()
+def worker() -> None:
+    """Run only the job scheduler (no HTTP): pair it with `serve --no-jobs` replicas."""
+    from scheduler.clock import SystemClock
+    from scheduler.db.engine import create_engine, create_session_factory
+    from scheduler.jobs.runner import JobRunner
+    from scheduler.logging import configure_logging
+
+    settings = _settings()
+    _warn(settings)
+    configure_logging(settings)
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        runner = JobRunner(settings, engine, create_session_factory(engine), SystemClock())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await runner.start()
+        click.echo("worker started; the job scheduler runs while this process leads")
+        await stop.wait()
+        await runner.stop()
+        await engine.dispose()
+
+    asyncio.run(run())
 
 
 @main.group()

@@ -47,6 +47,9 @@ class Settings:
     db_pool_size: int = 10
     db_pool_timeout_seconds: int = 30
     max_body_bytes: int = 1_048_576
+    run_jobs: bool = True
+    jobs_interval_seconds: int = 15
+    leader_poll_seconds: int = 2
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -124,5 +127,8 @@ def load_settings(
         db_pool_size=integer("DB_POOL_SIZE", 10, 1),
         db_pool_timeout_seconds=integer("DB_POOL_TIMEOUT_SECONDS", 30, 1),
         max_body_bytes=integer("MAX_BODY_BYTES", 1_048_576, 1024),
+        run_jobs=_bool(get("JOBS", "true")),
+        jobs_interval_seconds=integer("JOBS_INTERVAL_SECONDS", 15, 1),
+        leader_poll_seconds=integer("LEADER_POLL_SECONDS", 2, 1),
         warnings=tuple(warnings),
     )

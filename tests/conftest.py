@@ -24,7 +24,11 @@ TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 def make_settings(database_url: str, data_dir: Path) -> Settings:
     return Settings(
-        data_dir=data_dir, database_url=database_url, jwt_secret=TEST_SECRET, log_level="WARNING"
+        data_dir=data_dir,
+        database_url=database_url,
+        jwt_secret=TEST_SECRET,
+        log_level="WARNING",
+        run_jobs=False,
     )
 
 

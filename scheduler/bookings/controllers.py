@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from scheduler.bookings import schemas
+from scheduler.bookings.common import to_schema
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.bookings.series import SeriesService
-from scheduler.bookings.services import BookingService, to_schema
+from scheduler.bookings.services import BookingService
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.idempotency.services import fingerprint, run_idempotent
 from scheduler.openapi import problems
@@ -25,7 +27,8 @@ from scheduler.versioning import etag
 IdempotencyKeyHeader = Annotated[
     str | None,
     HeaderParameter(
-        name="Idempotency-Key", max_length=200, description="Retry-safe key; see docs/bookings.md"
+        name="Idempotency-Key",
+        description="Retry-safe key (1-200 characters); see docs/bookings.md",
     ),
 ]
 DryRun = Annotated[bool, QueryParameter(description="Run every check, write nothing")]
@@ -70,7 +73,7 @@ class BookingController(Controller):
         async def work() -> tuple[int, schemas.Booking]:
             return 201, to_schema(await service.create(data, principal, now))
 
-        request_hash = fingerprint("POST", request.url.path, "", await request.body())
+        request_hash = fingerprint("POST", request.url.path, "", msgspec.json.encode(data))
         outcome = await run_idempotent(
             db_session,
             owner=principal.sub,
@@ -99,15 +102,20 @@ class BookingController(Controller):
         db_session: DbSession,
         now: Now,
         principal: Caller,
+        dry_run: DryRun = False,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[schemas.Series]:
         """Book a series (every night of December; every Tuesday for 8 weeks), all-or-nothing
-        or best-effort, with a result per occurrence."""
+        or best-effort, with a result per occurrence. `dry_run=true` writes nothing (200)."""
+        if dry_run:
+            return Response(
+                await SeriesService(db_session).preview(data, principal, now), status_code=200
+            )
 
         async def work() -> tuple[int, schemas.Series]:
             return 201, await SeriesService(db_session).create(data, principal, now)
 
-        request_hash = fingerprint("POST", request.url.path, "", await request.body())
+        request_hash = fingerprint("POST", request.url.path, "", msgspec.json.encode(data))
         outcome = await run_idempotent(
             db_session,
             owner=principal.sub,
@@ -226,6 +234,25 @@ class BookingController(Controller):
         reason = data.reason if data else None
         return _respond(
             await BookingLifecycle(db_session).cancel(booking_id, principal, reason, if_match, now)
+        )
+
+    @post(
+        "/{booking_id:str}/accept",
+        operation_id="acceptOffer",
+        status_code=200,
+        responses=problems(403, 404, 409, 412),
+    )
+    async def accept(
+        self,
+        booking_id: FromPath[str],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        if_match: IfMatch = None,
+    ) -> Response[schemas.Booking]:
+        """Take up a waitlist offer before `offer_expires_at`."""
+        return _respond(
+            await BookingLifecycle(db_session).accept(booking_id, principal, if_match, now)
         )
 
     @post(

@@ -8,8 +8,8 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
+from scheduler.bookings.common import emit_booking_event, may_see, slot_starts
 from scheduler.bookings.repositories import BookingRepository, HoldingRepository
-from scheduler.bookings.services import may_see, slot_starts
 from scheduler.core.lifecycle import Action, ImpossibleTransition, next_status, releases_capacity
 from scheduler.core.policy import Policy
 from scheduler.db.bookings import Booking, BookingEvent
@@ -62,6 +62,9 @@ class BookingLifecycle:
             )
         )
         await self.session.flush()
+        resource = await self.session.get(Resource, booking.resource_id)
+        partner_id = resource.partner_id if resource else ""
+        emit_booking_event(self.session, f"booking.{after}", booking, partner_id, now)
         return booking
 
     async def decide(
@@ -111,6 +114,26 @@ class BookingLifecycle:
                     deadline=deadline,
                 )
         return await self.transition(booking, "cancel", caller.sub, now, reason)
+
+    async def accept(
+        self, booking_id: str, caller: Principal, if_match: str | None, now: datetime
+    ) -> Booking:
+        """The holder takes up a waitlist offer before it lapses (it already holds capacity)."""
+        booking, resource = await self._load(booking_id, caller, if_match)
+        if booking.holder_id != caller.sub and not caller.is_staff:
+            raise Forbidden("Only the holder (or staff) may accept an offer.")
+        if (
+            booking.status == "offered"
+            and booking.offer_expires_at
+            and now >= booking.offer_expires_at
+        ):
+            raise InvalidTransition(
+                "The offer has lapsed.", current_status="lapsed", allowed_from=["offered"]
+            )
+        policy = msgspec.convert(resource.policy, Policy)
+        action: Action = "accept_for_approval" if policy.approval == "staff" else "accept"
+        booking.offer_expires_at = None
+        return await self.transition(booking, action, caller.sub, now)
 
     async def check_in(
         self, booking_id: str, caller: Principal, if_match: str | None, now: datetime

@@ -128,7 +128,7 @@ class OccurrenceProblem(msgspec.Struct):
 class Occurrence(msgspec.Struct):
     starts_at: datetime
     ends_at: datetime
-    outcome: Literal["booked", "refused"]
+    outcome: Literal["booked", "refused", "bookable"]
     booking: Booking | None = None
     problem: OccurrenceProblem | None = None
 

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
-from scheduler.bookings.services import BookingService, to_schema
+from scheduler.bookings.common import to_schema
+from scheduler.bookings.services import BookingService
 from scheduler.core.series import MAX_OCCURRENCES, expand_series, series_problems
 from scheduler.core.timerange import TimeRange
 from scheduler.errors import BookingRefused, SeriesRefused, ValidationFailed
@@ -56,11 +57,27 @@ class SeriesService:
         series = schemas.Series(series_id, data.mode, booked, len(results) - booked, results)
         if booked == 0 or (data.mode == "all_or_nothing" and booked < len(results)):
             refused = len(results) - booked
+            undone = [
+                schemas.Occurrence(o.starts_at, o.ends_at, "bookable")
+                if o.outcome == "booked"
+                else o
+                for o in results
+            ]
             raise SeriesRefused(
                 f"{refused} of {len(results)} occurrences were refused; nothing was booked.",
-                occurrences=msgspec.to_builtins(results),
+                occurrences=msgspec.to_builtins(undone),
             )
         return series
+
+    async def preview(
+        self, data: schemas.SeriesCreate, caller: Principal, now: datetime
+    ) -> schemas.Series:
+        """What ``create`` would do, in a savepoint that is always rolled back."""
+        savepoint = await self.session.begin_nested()
+        try:
+            return await self.create(data, caller, now)
+        finally:
+            await savepoint.rollback()
 
     async def _one(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime, series_id: str

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.tokens import Principal
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings import schemas
+from scheduler.bookings.common import emit_booking_event, may_see, pick_unit, refused
 from scheduler.bookings.repositories import BookingRepository, HoldingRepository
 from scheduler.core import rules
 from scheduler.core.availability import Slot
@@ -28,7 +29,6 @@ from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource, User
 from scheduler.errors import BookingRefused, Forbidden, NotFound, ValidationFailed
 from scheduler.ids import new_id
-from scheduler.outbox.repositories import OutboxRepository
 from scheduler.resources.services import ResourceService
 from scheduler.users.repositories import UserRepository
 
@@ -51,87 +51,6 @@ class Checked:
     @property
     def starts(self) -> list[datetime]:
         return [slot.range.start for slot in self.covering]
-
-
-def refused(
-    refusal: rules.Refusal, options: list[TimeRange] | None = None, zone: ZoneInfo | None = None
-) -> BookingRefused:
-    facts = dict(refusal.facts)
-    if options:
-        facts["alternatives"] = [
-            {"starts_at": o.start.astimezone(zone), "ends_at": o.end.astimezone(zone)}
-            for o in options
-        ]
-    return BookingRefused(refusal.code, refusal.status, refusal.detail, **facts)
-
-
-def to_schema(booking: Booking) -> schemas.Booking:
-    return schemas.Booking(
-        id=booking.id,
-        resource_id=booking.resource_id,
-        starts_at=booking.starts_at,
-        ends_at=booking.ends_at,
-        quantity=booking.quantity,
-        unit=booking.unit,
-        status=booking.status,
-        holder=schemas.Holder(sub=booking.holder_id, name=booking.holder_name),
-        created_by=booking.created_by,
-        note=booking.note,
-        series_id=booking.series_id,
-        decision_note=booking.decision_note,
-        offer_expires_at=booking.offer_expires_at,
-        draw_at=booking.draw_at,
-        version=booking.version,
-        created_at=booking.created_at,
-        updated_at=booking.updated_at,
-    )
-
-
-def emit_booking_event(
-    session: AsyncSession, event_type: str, booking: Booking, partner_id: str, now: datetime
-) -> None:
-    """Record ``booking.<something>`` in the outbox, in the caller's transaction."""
-    payload = msgspec.to_builtins(to_schema(booking))
-    OutboxRepository(session).emit(
-        event_type,
-        payload,
-        now,
-        booking_id=booking.id,
-        resource_id=booking.resource_id,
-        partner_id=partner_id,
-    )
-
-
-def slot_starts(booking: Booking) -> list[datetime]:
-    step = timedelta(minutes=booking.granularity_minutes)
-    count = int((booking.ends_at - booking.starts_at) / step)
-    return [booking.starts_at + step * index for index in range(count)]
-
-
-def may_see(caller: Principal, booking: Booking, resource: Resource) -> bool:
-    """Holders see their own bookings, partners those on their resources, staff all."""
-    if caller.is_staff or booking.holder_id == caller.sub:
-        return True
-    return caller.role == "partner" and resource.partner_id == caller.partner
-
-
-def pick_unit(resource: Resource, request: rules.Request, taken: set[str]) -> str:
-    """The preferred unit if free (or refused if it must be exactly that one), else the first."""
-    free = [unit for unit in resource.units if unit not in taken]
-    if request.unit is not None and request.unit in free:
-        return request.unit
-    if request.unit is not None and request.unit_exact:
-        raise BookingRefused(
-            "unit_taken",
-            409,
-            f"Unit {request.unit!r} is taken then.",
-            rule="units",
-            unit=request.unit,
-            free_units=free[:20],
-        )
-    if not free:
-        raise BookingRefused("capacity", 409, "No unit is free for all of this time.", rule="units")
-    return free[0]
 
 
 class BookingService:
@@ -262,12 +181,23 @@ class BookingService:
         )
         if around.start >= around.end:
             return refused(refusal)
-        options = rules.suggest_alternatives(
-            request, booker, await self.availability.slots(resource, around, now)
-        )
+        policy = msgspec.convert(resource.policy, Policy)
+        slots = await self.availability.slots(resource, around, now)
+        options = rules.suggest_alternatives(request, booker, slots, policy, now)
         return refused(refusal, options, ZoneInfo(resource.timezone))
 
     async def preview(
+        self, data: schemas.BookingCreate, caller: Principal, now: datetime
+    ) -> schemas.BookingPreview:
+        """Every check of ``create``, inside a savepoint that is always rolled back, so even a
+        proxy holder's first-sight user record is not written."""
+        savepoint = await self.session.begin_nested()
+        try:
+            return await self._preview(data, caller, now)
+        finally:
+            await savepoint.rollback()
+
+    async def _preview(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime
     ) -> schemas.BookingPreview:
         checked = await self.check(data, caller, now)

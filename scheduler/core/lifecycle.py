@@ -9,7 +9,20 @@ from __future__ import annotations
 from typing import Literal
 
 Action = Literal[
-    "approve", "reject", "cancel", "check_in", "complete", "no_show", "expire", "accept", "lapse"
+    "approve",
+    "reject",
+    "cancel",
+    "check_in",
+    "complete",
+    "no_show",
+    "expire",
+    "accept",
+    "accept_for_approval",
+    "lapse",
+    "win",
+    "win_for_approval",
+    "lose",
+    "offer",
 ]
 ACTIVE = frozenset({"pending", "confirmed", "checked_in", "offered"})
 

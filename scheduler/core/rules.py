@@ -82,8 +82,16 @@ def admits(audience: Sequence[str], booker: Booker) -> bool:
 
 def check_shape(request: Request, policy: Policy, units: Sequence[str]) -> None:
     """Refusals that no state of the world can change (422)."""
-    minutes = request.range.duration / timedelta(minutes=1)
+    minutes = int(request.range.duration.total_seconds() // 60)
     granule = policy.granularity_minutes
+    if request.range.duration.total_seconds() % 60:
+        raise _refuse(
+            "invalid_duration",
+            422,
+            "Bookings last whole minutes.",
+            rule="policy.granularity_minutes",
+            limit=granule,
+        )
     if minutes % granule:
         raise _refuse(
             "invalid_duration",
@@ -162,7 +170,9 @@ def check_timing(request: Request, policy: Policy, now: datetime) -> None:
         raise _refuse(
             "lead_time",
             409,
-            f"Book at least {policy.min_lead_minutes} minutes ahead.",
+            f"Book at least {policy.min_lead_minutes} minutes ahead."
+            if policy.min_lead_minutes
+            else "This time has already started.",
             rule="policy.min_lead_minutes",
             limit=policy.min_lead_minutes,
             earliest_start=earliest,
@@ -318,9 +328,17 @@ def check_booking(
 
 
 def suggest_alternatives(
-    request: Request, booker: Booker, slots: Sequence[Slot], limit: int = 3
+    request: Request,
+    booker: Booker,
+    slots: Sequence[Slot],
+    policy: Policy,
+    now: datetime,
+    limit: int = 3,
 ) -> list[TimeRange]:
-    """Up to ``limit`` bookable ranges of the same length, nearest to the requested start."""
+    """Up to ``limit`` bookable ranges of the same length, nearest to the requested start,
+    that respect the policy's lead time and horizon."""
+    earliest = now + timedelta(minutes=policy.min_lead_minutes)
+    latest = now + timedelta(days=policy.horizon_days)
     length = request.range.duration
     ordered = sorted(slots, key=lambda slot: slot.range.start)
     found: list[TimeRange] = []
@@ -341,7 +359,7 @@ def suggest_alternatives(
         )
         if run and run[-1].range.end == candidate_end and usable:
             option = TimeRange(first.range.start, candidate_end)
-            if option != request.range:
+            if option != request.range and earliest <= option.start <= latest:
                 found.append(option)
     found.sort(key=lambda option: (abs(option.start - request.range.start), option.start))
     return found[:limit]

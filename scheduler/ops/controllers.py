@@ -16,6 +16,7 @@ from scheduler.db.migrate import current_revision, head_revision
 class Health(msgspec.Struct):
     status: str
     version: str
+    jobs: str
 
 
 class Readiness(msgspec.Struct):
@@ -31,9 +32,11 @@ class OpsController(Controller):
     security = [{}]
 
     @get("/health", operation_id="health")
-    async def health(self) -> Health:
-        """Liveness: the process answers."""
-        return Health(status="ok", version=__version__)
+    async def health(self, state: State) -> Health:
+        """Liveness: the process answers. `jobs` is this process's job role: leader (it runs
+        the scheduled jobs), standby, or disabled."""
+        runner = state.job_runner
+        return Health(status="ok", version=__version__, jobs=runner.role if runner else "disabled")
 
     @get(
         "/ready",

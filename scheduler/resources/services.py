@@ -130,9 +130,8 @@ class ResourceService:
         capacity = changes.get("capacity", None if units else resource.capacity)
         _check_shape(changes.get("timezone", resource.timezone), capacity, units, policy)
         regridded = policy.granularity_minutes != resource.policy.get("granularity_minutes", 60)
-        if (regridded or "timezone" in changes) and await self._has_future_bookings(
-            resource.id, now
-        ):
+        rezoned = changes.get("timezone", resource.timezone) != resource.timezone
+        if (regridded or rezoned) and await self._has_future_bookings(resource.id, now):
             raise ResourceInUse(
                 "Granularity and time zone cannot change while future bookings exist."
             )

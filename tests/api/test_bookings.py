@@ -547,3 +547,32 @@ async def test_resource_with_future_bookings_cannot_be_deleted_or_regridded(
     assert ok(
         await client.patch(url, json={"policy": {"approval": "staff"}}, headers=tokens.staff())
     )
+
+
+async def test_proxy_dry_run_does_not_create_the_resident(client, tokens: Tokens, db, at_eight):
+    resource = await track(client, tokens)
+    newcomer = {"sub": unique("newcomer"), "name": "赵爷爷"}
+    body = {
+        "resource_id": resource["id"],
+        "starts_at": EVENING[0],
+        "ends_at": EVENING[1],
+        "on_behalf_of": newcomer,
+    }
+    ok(await client.post("/api/v1/bookings?dry_run=true", json=body, headers=tokens.staff()))
+    async with db() as session:
+        assert await session.get(User, newcomer["sub"]) is None
+
+
+async def test_alternatives_respect_the_lead_time(client, tokens: Tokens, at_eight):
+    resource = await track(client, tokens, capacity=1, min_lead_minutes=24 * 60)
+    tomorrow = ("2026-12-02T18:00:00+08:00", "2026-12-02T19:00:00+08:00")
+    ok(await book(client, tokens.resident(), resource["id"], *tomorrow), 201)
+    problem = assert_problem(
+        await book(client, tokens.resident(), resource["id"], *tomorrow), 409, "capacity"
+    )
+    earliest = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)
+    assert problem["alternatives"]
+    assert all(
+        datetime.fromisoformat(option["starts_at"]) >= earliest
+        for option in problem["alternatives"]
+    )

@@ -119,3 +119,17 @@ async def test_unbounded_or_huge_series_are_422(client, tokens: Tokens, late_nov
         "validation_error",
     )
     assert problem["errors"][0]["field"] == "rrule"
+
+
+async def test_series_dry_run_writes_nothing(client, tokens: Tokens, late_november):
+    resource = await tidal_car_park(client, tokens)
+    body = {
+        "resource_id": resource["id"],
+        "starts_at": "2026-12-01T18:00:00+08:00",
+        "ends_at": "2026-12-02T08:00:00+08:00",
+        "rrule": "FREQ=DAILY;COUNT=3",
+    }
+    me = tokens.resident(sub=unique("dry"))
+    preview = ok(await client.post("/api/v1/bookings/series?dry_run=true", json=body, headers=me))
+    assert (preview["booked"], preview["refused"]) == (3, 0)
+    assert ok(await client.get("/api/v1/bookings", headers=me))["total"] == 0

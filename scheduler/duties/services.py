@@ -1,0 +1,154 @@
+"""The service's time-driven duties. Each is idempotent: it acts on what is due at ``now``
+and leaves things so that running it again changes nothing more."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.availability.services import AvailabilityService
+from scheduler.bookings.capacity import hold_capacity
+from scheduler.bookings.common import emit_booking_event
+from scheduler.bookings.lifecycle import BookingLifecycle
+from scheduler.core.policy import Policy
+from scheduler.core.timerange import TimeRange
+from scheduler.db.bookings import Booking
+from scheduler.db.catalogue import Resource, User
+from scheduler.duties.repositories import DutyRepository
+from scheduler.idempotency.repositories import IdempotencyRepository
+from scheduler.release.services import DrawService
+
+SYSTEM = "system:jobs"
+SHORTEST_PENDING_EXPIRY = timedelta(minutes=5)
+LONGEST_REMINDER = timedelta(days=7)
+
+
+class DutyService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.due = DutyRepository(session)
+        self.lifecycle = BookingLifecycle(session)
+        self._policies: dict[str, tuple[Resource, Policy]] = {}
+
+    async def _policy(self, resource_id: str) -> tuple[Resource, Policy]:
+        if resource_id not in self._policies:
+            resource = await self.session.get(Resource, resource_id)
+            assert resource is not None
+            self._policies[resource_id] = (resource, msgspec.convert(resource.policy, Policy))
+        return self._policies[resource_id]
+
+    async def expire_pending(self, now: datetime) -> int:
+        """Pending bookings not decided by their start, or by the policy's deadline, expire."""
+        expired = 0
+        for booking in await self.due.pending_started_or_old(now, now - SHORTEST_PENDING_EXPIRY):
+            _, policy = await self._policy(booking.resource_id)
+            deadline = booking.starts_at
+            if policy.pending_expiry_minutes is not None:
+                deadline = min(
+                    deadline, booking.created_at + timedelta(minutes=policy.pending_expiry_minutes)
+                )
+            if deadline <= now:
+                await self.lifecycle.transition(
+                    booking, "expire", SYSTEM, now, "not decided in time"
+                )
+                expired += 1
+        return expired
+
+    async def finish_ended(self, now: datetime) -> int:
+        """Ended bookings complete; where check-in is required, unchecked ones are no-shows,
+        and repeated no-shows suspend the holder's booking rights."""
+        finished = 0
+        for booking in await self.due.ended(now):
+            _, policy = await self._policy(booking.resource_id)
+            if booking.status == "confirmed" and policy.check_in_required:
+                await self.lifecycle.transition(booking, "no_show", SYSTEM, now, "did not check in")
+                await self._maybe_suspend(booking.holder_id, policy, now)
+            else:
+                await self.lifecycle.transition(booking, "complete", SYSTEM, now)
+            finished += 1
+        return finished
+
+    async def _maybe_suspend(self, holder_id: str, policy: Policy, now: datetime) -> None:
+        rule = policy.no_show
+        count = await self.due.no_shows_since(holder_id, now - timedelta(days=rule.window_days))
+        if count >= rule.limit and rule.suspend_days:
+            until = now + timedelta(days=rule.suspend_days)
+            await self.session.execute(
+                update(User)
+                .where(
+                    User.id == holder_id,
+                    (User.suspended_until.is_(None)) | (User.suspended_until < until),
+                )
+                .values(suspended_until=until)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def lapse_offers(self, now: datetime) -> int:
+        lapsed = 0
+        for booking in await self.due.lapsed_offers(now):
+            await self.lifecycle.transition(
+                booking, "lapse", SYSTEM, now, "offer not accepted in time"
+            )
+            lapsed += 1
+        return lapsed
+
+    async def offer_waitlist(self, now: datetime) -> int:
+        """Offer freed capacity to waitlisted bookings in the order they joined (a time-limited
+        hold); waitlist places whose slot has started are dropped."""
+        for booking in await self.due.waitlisted_before_start(now):
+            await self.lifecycle.transition(booking, "cancel", SYSTEM, now, "the slot started")
+        offered = 0
+        for booking in await self.due.waitlisted(now):
+            resource, policy = await self._policy(booking.resource_id)
+            if await self._hold(booking, resource, now):
+                booking.offer_expires_at = min(
+                    booking.starts_at, now + timedelta(minutes=policy.offer_minutes)
+                )
+                await self.lifecycle.transition(booking, "offer", SYSTEM, now, "capacity freed up")
+                offered += 1
+        return offered
+
+    async def _hold(self, booking: Booking, resource: Resource, now: datetime) -> bool:
+        span = TimeRange(booking.starts_at, booking.ends_at)
+        slots = await AvailabilityService(self.session).slots(resource, span, now)
+        capacities = {
+            slot.range.start: slot.capacity for slot in slots if slot.status in ("open", "full")
+        }
+        return await hold_capacity(self.session, booking, resource, capacities)
+
+    async def remind(self, now: datetime) -> int:
+        """Emit ``booking.reminder`` once per booking, ``reminder_minutes`` before it starts."""
+        reminded = 0
+        for booking in await self.due.to_remind(now, LONGEST_REMINDER):
+            resource, policy = await self._policy(booking.resource_id)
+            if (
+                policy.reminder_minutes
+                and booking.starts_at - timedelta(minutes=policy.reminder_minutes) <= now
+            ):
+                booking.reminded_at = now
+                emit_booking_event(
+                    self.session, "booking.reminder", booking, resource.partner_id, now
+                )
+                reminded += 1
+        await self.session.flush()
+        return reminded
+
+    async def purge_idempotency_keys(self, now: datetime) -> int:
+        return await IdempotencyRepository(self.session).purge_expired(now)
+
+    async def draw_due(self, now: datetime) -> int:
+        return await DrawService(self.session).run_due(now)
+
+
+DUTIES: tuple[str, ...] = (
+    "draw_due",
+    "expire_pending",
+    "lapse_offers",
+    "offer_waitlist",
+    "finish_ended",
+    "remind",
+    "purge_idempotency_keys",
+)
