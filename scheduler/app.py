@@ -29,8 +29,10 @@ from scheduler.logging import RequestIdMiddleware, configure_logging
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
 from scheduler.problems import exception_handlers, handle_scheduler_error
+from scheduler.release.controllers import DrawController
 from scheduler.resources.controllers import ResourceController
 from scheduler.settings import Settings
+from scheduler.users.controllers import UserController
 from scheduler.windows.controllers import WindowController
 from scheduler.zones.controllers import ZoneController
 
@@ -46,6 +48,8 @@ ROUTE_HANDLERS = [
     AvailabilityController,
     BookingController,
     ApprovalController,
+    DrawController,
+    UserController,
 ]
 
 API_DESCRIPTION = """\

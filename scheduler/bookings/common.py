@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -18,16 +19,25 @@ from scheduler.errors import BookingRefused
 from scheduler.outbox.repositories import OutboxRepository
 
 
+def _local(value: Any, zone: ZoneInfo) -> Any:
+    """Instants inside refusal facts, shown in the resource's local time like availability."""
+    if isinstance(value, datetime):
+        return value.astimezone(zone)
+    if isinstance(value, list):
+        return [_local(item, zone) for item in value]
+    if isinstance(value, dict):
+        return {key: _local(item, zone) for key, item in value.items()}
+    return value
+
+
 def refused(
-    refusal: rules.Refusal, options: list[TimeRange] | None = None, zone: ZoneInfo | None = None
+    refusal: rules.Refusal, zone: ZoneInfo, options: list[TimeRange] | None = None
 ) -> BookingRefused:
+    """The problem for a refusal, with instants in ``zone`` and any suggested alternatives."""
     facts = dict(refusal.facts)
     if options:
-        facts["alternatives"] = [
-            {"starts_at": o.start.astimezone(zone), "ends_at": o.end.astimezone(zone)}
-            for o in options
-        ]
-    return BookingRefused(refusal.code, refusal.status, refusal.detail, **facts)
+        facts["alternatives"] = [{"starts_at": o.start, "ends_at": o.end} for o in options]
+    return BookingRefused(refusal.code, refusal.status, refusal.detail, **_local(facts, zone))
 
 
 def to_schema(booking: Booking) -> schemas.Booking:

@@ -52,6 +52,10 @@ class BookingController(Controller):
             200: ResponseSpec(
                 data_container=schemas.BookingPreview, description="Dry run: what would happen"
             ),
+            202: ResponseSpec(
+                data_container=schemas.Booking,
+                description="A lottery entry (before a lottery release) or a waitlist place",
+            ),
             **problems(403, 404, 409),
         },
     )
@@ -71,7 +75,8 @@ class BookingController(Controller):
             return Response(await service.preview(data, principal, now), status_code=200)  # type: ignore[arg-type]
 
         async def work() -> tuple[int, schemas.Booking]:
-            return 201, to_schema(await service.create(data, principal, now))
+            booking = to_schema(await service.create(data, principal, now))
+            return (202 if booking.status in ("entered", "waitlisted") else 201), booking
 
         request_hash = fingerprint("POST", request.url.path, "", msgspec.json.encode(data))
         outcome = await run_idempotent(

@@ -29,6 +29,7 @@ from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource, User
 from scheduler.errors import BookingRefused, Forbidden, NotFound, ValidationFailed
 from scheduler.ids import new_id
+from scheduler.release.services import DrawService
 from scheduler.resources.services import ResourceService
 from scheduler.users.repositories import UserRepository
 
@@ -102,6 +103,9 @@ class BookingService:
         holder = await self.holder_for(caller, data, resource, now)
         await self.bookings.lock_holder(holder.id)
         policy = msgspec.convert(resource.policy, Policy)
+        if policy.allocation == "lottery":
+            # Fairness must not wait for a job: whoever arrives after a release draws it first.
+            await DrawService(self.session).run_due(now, resource.id)
         request = rules.Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
@@ -175,16 +179,16 @@ class BookingService:
         now: datetime,
     ) -> BookingRefused:
         if refusal.status != 409 or refusal.code in ("quota_exceeded", "duplicate_entry"):
-            return refused(refusal)
+            return refused(refusal, ZoneInfo(resource.timezone))
         around = TimeRange(
             max(now, request.range.start - ALTERNATIVES_SPAN), request.range.end + ALTERNATIVES_SPAN
         )
         if around.start >= around.end:
-            return refused(refusal)
+            return refused(refusal, ZoneInfo(resource.timezone))
         policy = msgspec.convert(resource.policy, Policy)
         slots = await self.availability.slots(resource, around, now)
         options = rules.suggest_alternatives(request, booker, slots, policy, now)
-        return refused(refusal, options, ZoneInfo(resource.timezone))
+        return refused(refusal, ZoneInfo(resource.timezone), options)
 
     async def preview(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime

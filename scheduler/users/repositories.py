@@ -31,7 +31,7 @@ class UserRepository:
                 role=principal.role,
                 partner_id=principal.partner,
                 community=principal.community,
-                tags=list(principal.tags),
+                tags=[],
                 created_at=now,
                 last_seen_at=now,
             )
