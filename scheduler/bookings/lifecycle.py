@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,7 +112,7 @@ class BookingLifecycle:
                     f"Cancel at least {policy.cancel_deadline_minutes} minutes before the start.",
                     rule="policy.cancel_deadline_minutes",
                     limit=policy.cancel_deadline_minutes,
-                    deadline=deadline,
+                    deadline=deadline.astimezone(ZoneInfo(resource.timezone)),
                 )
         return await self.transition(booking, "cancel", caller.sub, now, reason)
 
@@ -154,7 +155,7 @@ class BookingLifecycle:
                 409,
                 "Check-in is not open now.",
                 rule="policy.check_in_opens_minutes",
-                opens_at=opens,
-                closes_at=closes,
+                opens_at=opens.astimezone(ZoneInfo(resource.timezone)),
+                closes_at=closes.astimezone(ZoneInfo(resource.timezone)),
             )
         return await self.transition(booking, "check_in", caller.sub, now)
