@@ -29,8 +29,10 @@ from scheduler.logging import RequestIdMiddleware, configure_logging
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
 from scheduler.problems import exception_handlers, handle_scheduler_error
+from scheduler.ratelimit import limiter_for, rate_limit
 from scheduler.release.controllers import DrawController
 from scheduler.resources.controllers import ResourceController
+from scheduler.security import SecurityHeadersMiddleware
 from scheduler.settings import Settings
 from scheduler.users.controllers import UserController
 from scheduler.windows.controllers import WindowController
@@ -82,8 +84,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={name: Provide(provider) for name, provider in DEPENDENCIES.items()},
-        guards=[require_json_body, require_authentication],
-        middleware=[DefineMiddleware(RequestIdMiddleware)],
+        guards=[rate_limit, require_json_body, require_authentication],
+        middleware=[
+            DefineMiddleware(RequestIdMiddleware),
+            DefineMiddleware(SecurityHeadersMiddleware),
+        ],
         exception_handlers={
             **exception_handlers,
             StaleDataError: lambda request, _: handle_scheduler_error(
@@ -104,7 +109,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
             security=[{"BearerToken": []}],
         ),
         cors_config=CORSConfig(
-            allow_origins=["*"],
+            allow_origins=list(settings.cors_origins),
             allow_headers=[
                 "Authorization",
                 "Content-Type",
@@ -113,7 +118,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
                 "X-Request-ID",
             ],
             expose_headers=["ETag", "X-Request-ID", "Retry-After", "Idempotent-Replayed"],
-        ),
+        )
+        if settings.cors_origins
+        else None,
         request_max_body_size=settings.max_body_bytes,
         lifespan=[lifespan],
         logging_config=None,
@@ -124,4 +131,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     app.state.session_factory = session_factory
     app.state.clock = the_clock
     app.state.job_runner = runner
+    app.state.rate_limiter = limiter_for(
+        settings.rate_limit, settings.rate_limit_anonymous, settings.redis_url
+    )
     return app

@@ -13,9 +13,9 @@ import uvicorn
 from scheduler.settings import Settings, SettingsError, load_settings
 
 
-def _settings(demo: bool | None = None) -> Settings:
+def _settings(demo: bool | None = None, needs_secret: bool = True) -> Settings:
     try:
-        return load_settings(demo=demo)
+        return load_settings(demo=demo, needs_secret=needs_secret)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -71,7 +71,7 @@ def worker() -> None:
     from scheduler.jobs.runner import JobRunner
     from scheduler.logging import configure_logging
 
-    settings = _settings()
+    settings = _settings(needs_secret=False)
     _warn(settings)
     configure_logging(settings)
 
@@ -102,7 +102,7 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database schema to REVISION (default: the newest)."""
     from scheduler.db.migrate import upgrade
 
-    upgrade(_settings(demo=True), revision)
+    upgrade(_settings(needs_secret=False), revision)
     click.echo(f"database at {revision}")
 
 
@@ -113,7 +113,7 @@ def db_current() -> None:
     from scheduler.db.migrate import current_revision, head_revision
 
     async def read() -> str | None:
-        engine = create_engine(_settings(demo=True))
+        engine = create_engine(_settings(needs_secret=False))
         try:
             return await current_revision(engine)
         finally:

@@ -1,7 +1,8 @@
 """The demo data set: a realistic slice of Zhoujiadu's five-zone linkage.
 
 Seeding goes through the same services as the API and is idempotent: items that already
-exist (by id) are left as they are, so ``scheduler demo`` can run on every start.
+exist (by id) are left as they are, so ``scheduler demo`` can run on every start. A few weeks
+of bookings in every state (``scheduler.demo_bookings``) are told once, ending at ``now``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scheduler.closures.schemas import ClosureCreate
 from scheduler.closures.services import ClosureService
 from scheduler.core.policy import Policy
 from scheduler.core.release import ReleasePolicy
+from scheduler.demo_bookings import LOTTERY_COURT, seed_bookings
 from scheduler.partners.repositories import PartnerRepository
 from scheduler.partners.schemas import PartnerCreate, ZoneKey
 from scheduler.partners.services import PartnerService
@@ -85,8 +87,9 @@ SCHOOL_GROUNDS = {
 def _school_resource(partner_id: str, index: int, name: str) -> ResourceCreate:
     is_track = "track" in name or "pitch" in name
     courts = 2 if name.endswith("courts") else 1
+    resource_id = f"{partner_id}-{index + 1}"
     return ResourceCreate(
-        id=f"{partner_id}-{index + 1}",
+        id=resource_id,
         partner_id=partner_id,
         name=name,
         kind="sports_field" if is_track else "court",
@@ -98,6 +101,7 @@ def _school_resource(partner_id: str, index: int, name: str) -> ResourceCreate:
             max_duration_minutes=120,
             horizon_days=14,
             release=None if is_track else ReleasePolicy(days_ahead=7, at="09:00"),
+            allocation="lottery" if resource_id == LOTTERY_COURT else "fcfs",
         ),
     )
 
@@ -162,6 +166,7 @@ def demo_resources() -> list[ResourceCreate]:
                 min_duration_minutes=30,
                 max_duration_minutes=60,
                 horizon_days=3,
+                check_in_required=True,
             ),
         ),
     ]
@@ -250,7 +255,7 @@ async def seed_demo(
     factory: async_sessionmaker[AsyncSession], now: datetime, default_timezone: str
 ) -> dict[str, int]:
     """Insert whatever part of the demo data set is missing; returns counts of what was added."""
-    added = {"partners": 0, "resources": 0}
+    added = {"partners": 0, "resources": 0, "bookings": 0}
     async with factory() as session, session.begin():
         partners = PartnerRepository(session)
         for partner_id, name, zone, contact in PARTNERS:
@@ -277,4 +282,6 @@ async def seed_demo(
                         SEEDER,
                         now,
                     )
+    async with factory() as session, session.begin():
+        added["bookings"] = await seed_bookings(session, now, default_timezone)
     return added

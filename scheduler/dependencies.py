@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.middleware import authenticate
 from scheduler.auth.tokens import Principal
 from scheduler.clock import Clock
+from scheduler.errors import SchedulerError
 from scheduler.users.services import UserService
 
 DbSession = NamedDependency[AsyncSession]
@@ -31,6 +32,9 @@ async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
     async with state.session_factory() as session:
         try:
             yield session
+        except SchedulerError as error:
+            await (session.commit() if error.keep_prior_work else session.rollback())
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -18,6 +18,9 @@ class SchedulerError(Exception):
     status: ClassVar[int] = 400
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        # True when work done earlier in the request (a lottery draw) must be committed even
+        # though this error refuses the rest of it.
+        self.keep_prior_work = False
         self.detail = detail or self.title
         self.extensions = {key: value for key, value in extensions.items() if value is not None}
         super().__init__(self.detail)
@@ -164,6 +167,7 @@ REFUSAL_TITLES = {
     "not_eligible": "Not eligible to book this resource",
     "cancel_deadline": "Too late to cancel",
     "check_in_window": "Check-in is not open now",
+    "duplicate_entry": "You already have an entry or waitlist place for this time",
 }
 
 

@@ -28,6 +28,19 @@ def _bool(value: str) -> bool:
     raise SettingsError(f"not a boolean: {value!r}")
 
 
+RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+def parse_rate(text: str, name: str) -> tuple[int, int]:
+    """``"600/minute"`` -> (600 requests, 60 seconds)."""
+    count, _, unit = text.partition("/")
+    if not (count.isdigit() and int(count) >= 1 and unit in RATE_UNITS):
+        raise SettingsError(
+            f"{name} must look like 600/minute (units: {', '.join(RATE_UNITS)}), or be off"
+        )
+    return int(count), RATE_UNITS[unit]
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The service's configuration. See docs/configuration.md for each field."""
@@ -47,6 +60,10 @@ class Settings:
     db_pool_size: int = 10
     db_pool_timeout_seconds: int = 30
     max_body_bytes: int = 1_048_576
+    rate_limit: str = "600/minute"
+    rate_limit_anonymous: str = "120/minute"
+    redis_url: str = ""
+    cors_origins: tuple[str, ...] = ()
     run_jobs: bool = True
     jobs_interval_seconds: int = 15
     leader_poll_seconds: int = 2
@@ -65,9 +82,10 @@ class Settings:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, *, demo: bool | None = None
+    environ: Mapping[str, str] | None = None, *, demo: bool | None = None, needs_secret: bool = True
 ) -> Settings:
-    """Build Settings from the environment (``SCHEDULER_*``), validating every value."""
+    """Build Settings from the environment (``SCHEDULER_*``), validating every value.
+    Commands that verify no tokens (``db``, ``worker``) pass ``needs_secret=False``."""
     env = os.environ if environ is None else environ
 
     def get(name: str, default: str = "") -> str:
@@ -77,7 +95,7 @@ def load_settings(
     warnings: list[str] = []
     secret = get("JWT_SECRET")
     public_key = get("JWT_PUBLIC_KEY")
-    if not secret and not public_key:
+    if not secret and not public_key and needs_secret:
         if not demo_mode:
             raise SettingsError(
                 "SCHEDULER_JWT_SECRET is not set. Set it to a long random string "
@@ -111,6 +129,14 @@ def load_settings(
             raise SettingsError(f"SCHEDULER_{name} must be at least {minimum}")
         return value
 
+    for name in ("RATE_LIMIT", "RATE_LIMIT_ANONYMOUS"):
+        value = get(name, "600/minute")
+        count, _, unit = value.partition("/")
+        if value != "off" and not (
+            count.isdigit() and int(count) > 0 and unit in ("second", "minute", "hour")
+        ):
+            raise SettingsError(f"SCHEDULER_{name} must look like 600/minute, or be off")
+
     return Settings(
         data_dir=Path(get("DATA_DIR", "data")),
         database_url=get("DATABASE_URL"),
@@ -127,6 +153,10 @@ def load_settings(
         db_pool_size=integer("DB_POOL_SIZE", 10, 1),
         db_pool_timeout_seconds=integer("DB_POOL_TIMEOUT_SECONDS", 30, 1),
         max_body_bytes=integer("MAX_BODY_BYTES", 1_048_576, 1024),
+        rate_limit=get("RATE_LIMIT", "600/minute"),
+        rate_limit_anonymous=get("RATE_LIMIT_ANONYMOUS", "120/minute"),
+        redis_url=get("REDIS_URL"),
+        cors_origins=tuple(o.strip() for o in get("CORS_ORIGINS").split(",") if o.strip()),
         run_jobs=_bool(get("JOBS", "true")),
         jobs_interval_seconds=integer("JOBS_INTERVAL_SECONDS", 15, 1),
         leader_poll_seconds=integer("LEADER_POLL_SECONDS", 2, 1),

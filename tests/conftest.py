@@ -29,6 +29,7 @@ def make_settings(database_url: str, data_dir: Path) -> Settings:
         jwt_secret=TEST_SECRET,
         log_level="WARNING",
         run_jobs=False,
+        rate_limit="off",
     )
 
 

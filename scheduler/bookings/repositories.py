@@ -140,9 +140,10 @@ class HoldingRepository:
     async def acquire(
         self, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int
     ) -> list[datetime]:
-        """Take ``quantity`` in every ``(slot_start, capacity)``; returns the slot starts that had
-        no room. The conditional UPDATE row-locks the ledger rows (in slot order, so overlapping
-        bookings queue instead of deadlocking) and only increments rows with room."""
+        """Take ``quantity`` in every ``(slot_start, capacity)``, or in none of them; returns the
+        slot starts that had no room. The conditional UPDATE row-locks the ledger rows (in
+        slot order, so overlapping bookings queue instead of deadlocking) and only increments
+        rows with room; on a partial failure the increments made are given back."""
         await insert_ignoring_conflicts(
             self.session,
             SlotHolding.__table__,  # type: ignore[arg-type]
@@ -178,18 +179,24 @@ class HoldingRepository:
                 .execution_options(synchronize_session=False)
             )
             granted.update(await self.session.scalars(statement))
-        return [start for start, _ in slots if start not in granted]
+        missing = [start for start, _ in slots if start not in granted]
+        if missing and granted:
+            await self._give_back(resource_id, list(granted), quantity)
+        return missing
 
     async def release(
         self, resource_id: str, starts: Sequence[datetime], quantity: int, booking_id: str
     ) -> None:
+        await self._give_back(resource_id, starts, quantity)
+        await self.session.execute(delete(UnitHolding).where(UnitHolding.booking_id == booking_id))
+
+    async def _give_back(self, resource_id: str, starts: Sequence[datetime], quantity: int) -> None:
         await self.session.execute(
             update(SlotHolding)
             .where(SlotHolding.resource_id == resource_id, SlotHolding.slot_start.in_(starts))
             .values(held=SlotHolding.held - quantity)
             .execution_options(synchronize_session=False)
         )
-        await self.session.execute(delete(UnitHolding).where(UnitHolding.booking_id == booking_id))
 
     async def taken_units(self, resource_id: str, starts: Sequence[datetime]) -> set[str]:
         query = select(UnitHolding.unit).where(

@@ -7,7 +7,7 @@ waitlist place (when full and the client asked for it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from scheduler.core.release import head_start
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource, User
-from scheduler.errors import BookingRefused, Forbidden, NotFound, ValidationFailed
+from scheduler.errors import BookingRefused, Forbidden, NotFound, SchedulerError, ValidationFailed
 from scheduler.ids import new_id
 from scheduler.release.services import DrawService
 from scheduler.resources.services import ResourceService
@@ -103,9 +103,6 @@ class BookingService:
         holder = await self.holder_for(caller, data, resource, now)
         await self.bookings.lock_holder(holder.id)
         policy = msgspec.convert(resource.policy, Policy)
-        if policy.allocation == "lottery":
-            # Fairness must not wait for a job: whoever arrives after a release draws it first.
-            await DrawService(self.session).run_due(now, resource.id)
         request = rules.Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
@@ -204,6 +201,7 @@ class BookingService:
     async def _preview(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime
     ) -> schemas.BookingPreview:
+        await self._draw_due(data.resource_id, now)
         checked = await self.check(data, caller, now)
         unit = None
         if checked.resource.units and checked.mode == "book":
@@ -238,14 +236,41 @@ class BookingService:
         now: datetime,
         series_id: str | None = None,
     ) -> Booking:
-        """Check, then (for a booking) take capacity and a unit in the database, then record it."""
+        """Check, then (for a booking) take capacity and a unit in the database, then record it.
+
+        On a lottery resource, a release that is due but not yet drawn is drawn first, so
+        fairness never waits for a job; the draw is kept even if this request is refused."""
+        drawn = await self._draw_due(data.resource_id, now)
+        savepoint = await self.session.begin_nested() if drawn else None
+        try:
+            booking = await self._create(data, caller, now, series_id)
+        except SchedulerError as error:
+            if savepoint is not None:
+                await savepoint.rollback()
+                error.keep_prior_work = True
+            raise
+        if savepoint is not None:
+            await savepoint.commit()
+        return booking
+
+    async def _draw_due(self, resource_id: str, now: datetime) -> int:
+        resource = await self.session.get(Resource, resource_id)
+        if resource is None or resource.policy.get("allocation") != "lottery":
+            return 0
+        return await DrawService(self.session).run_due(now, resource_id)
+
+    async def _create(
+        self, data: schemas.BookingCreate, caller: Principal, now: datetime, series_id: str | None
+    ) -> Booking:
         checked = await self.check(data, caller, now)
         resource, request = checked.resource, checked.request
-        unit = None
+        unit = request.unit if checked.mode != "book" else None
         if checked.mode == "book":
             slots = [(slot.range.start, slot.capacity) for slot in checked.covering]
             full = await self.holdings.acquire(resource.id, slots, request.quantity)
-            if full:
+            if full and data.waitlist:
+                checked = replace(checked, mode="waitlist")
+            elif full:
                 raise BookingRefused(
                     "capacity",
                     409,
@@ -254,10 +279,10 @@ class BookingService:
                     requested=request.quantity,
                     full_slots=[{"starts_at": start} for start in full],
                 )
-            if resource.units:
-                unit = pick_unit(
-                    resource, request, await self.holdings.taken_units(resource.id, checked.starts)
-                )
+        if checked.mode == "book" and resource.units:
+            unit = pick_unit(
+                resource, request, await self.holdings.taken_units(resource.id, checked.starts)
+            )
         status = self._initial_status(checked)
         booking = Booking(
             id=new_id("bkg"),
@@ -280,7 +305,7 @@ class BookingService:
         )
         self.bookings.add(booking)
         await self.session.flush()
-        if unit is not None:
+        if unit is not None and checked.mode == "book":
             await self.holdings.hold_unit(resource.id, unit, checked.starts, booking.id)
         reason = "booked on behalf of the holder" if caller.sub != checked.holder.id else None
         self.bookings.record(

@@ -13,6 +13,7 @@ SERIALIZATION_FAILURE = "40001"
 DEADLOCK_DETECTED = "40P01"
 LOCK_NOT_AVAILABLE = "55P03"
 # connection exceptions, insufficient resources (too many clients), operator intervention
+DATA_EXCEPTION_CLASS = "22"
 UNAVAILABLE_CLASSES = ("08", "53", "57P")
 
 
@@ -34,6 +35,16 @@ def translate(error: exc.SQLAlchemyError) -> errors.SchedulerError | None:
                 "An item with this identity was just created by another request."
             )
         return errors.Conflict("The change conflicts with the current state; re-read and retry.")
+    if isinstance(error, exc.DBAPIError) and (sqlstate(error) or "").startswith(
+        DATA_EXCEPTION_CLASS
+    ):
+        return errors.ValidationFailed(
+            [
+                errors.FieldError(
+                    "body", "contains characters or values the database cannot store (e.g. NUL)"
+                )
+            ]
+        )
     if isinstance(error, exc.DBAPIError) and sqlstate(error) in (
         SERIALIZATION_FAILURE,
         DEADLOCK_DETECTED,

@@ -24,7 +24,7 @@ class DutyRepository:
 
     async def pending_started_or_old(self, now: datetime, oldest: datetime) -> list[Booking]:
         return await self._locked(
-            Booking.status == "pending", (Booking.starts_at <= now) | (Booking.created_at <= oldest)
+            Booking.status == "pending", (Booking.starts_at <= now) | (Booking.updated_at <= oldest)
         )
 
     async def ended(self, now: datetime) -> list[Booking]:

@@ -47,9 +47,10 @@ class DutyService:
             _, policy = await self._policy(booking.resource_id)
             deadline = booking.starts_at
             if policy.pending_expiry_minutes is not None:
-                deadline = min(
-                    deadline, booking.created_at + timedelta(minutes=policy.pending_expiry_minutes)
-                )
+                # Counted from when it became pending (updated_at: pending bookings change only
+                # by transitions), so a lottery winner or an accepted offer gets the full time.
+                decided_by = booking.updated_at + timedelta(minutes=policy.pending_expiry_minutes)
+                deadline = min(deadline, decided_by)
             if deadline <= now:
                 await self.lifecycle.transition(
                     booking, "expire", SYSTEM, now, "not decided in time"

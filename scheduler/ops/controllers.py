@@ -28,7 +28,7 @@ class Readiness(msgspec.Struct):
 
 class OpsController(Controller):
     tags = ["Operations"]
-    opt = PUBLIC
+    opt = {**PUBLIC, "unlimited": True}
     security = [{}]
 
     @get("/health", operation_id="health")

@@ -46,9 +46,10 @@ class DrawService:
         resource = await self.session.get(Resource, resource_id)
         seed = lottery.new_seed()
         draw_id = new_id("drw")
-        if resource is None or not await self.draws.claim(
-            draw_id, resource_id, release_at, now, seed
-        ):
+        if resource is None:
+            return None
+        if not await self.draws.claim(draw_id, resource_id, release_at, now, seed):
+            await self._turn_away_late_entries(resource_id, release_at, now)
             return None
         policy = msgspec.convert(resource.policy, Policy)
         entries = await self.draws.entries(resource_id, release_at)
@@ -88,6 +89,14 @@ class DrawService:
         )
         await self.session.flush()
         return await self.session.get(Draw, draw_id)
+
+    async def _turn_away_late_entries(
+        self, resource_id: str, release_at: datetime, now: datetime
+    ) -> None:
+        """Entries committed just after their release was drawn are not selected (they were
+        not in the draw); they never stay ``entered`` forever."""
+        for booking in await self.draws.entries(resource_id, release_at):
+            await self.lifecycle.transition(booking, "lose", SYSTEM, now, "entered after the draw")
 
     async def _capacities(
         self, resource: Resource, entries: list[Booking], now: datetime

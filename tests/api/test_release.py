@@ -282,3 +282,70 @@ async def test_reminders_are_emitted_once(client, tokens: Tokens, clock, db):
     await run_duties(db, at)
     await run_duties(db, at)
     assert len(await reminders()) == 1
+
+
+async def test_an_inline_draw_is_kept_when_the_request_that_ran_it_is_refused(
+    client, tokens: Tokens, clock
+):
+    resource = await court(client, tokens, allocation="lottery")
+    ok(
+        await client.patch(
+            f"/api/v1/resources/{resource['id']}", json={"capacity": 2}, headers=tokens.staff()
+        )
+    )
+    clock.set(RELEASE - timedelta(hours=1))
+    for _ in range(4):
+        assert (await book(client, tokens.resident(), resource["id"], *SLOT)).status_code == 202
+    clock.set(RELEASE + SECOND)
+    assert_problem(await book(client, tokens.resident(), resource["id"], *SLOT), 409, "capacity")
+    draws = ok(
+        await client.get(f"/api/v1/resources/{resource['id']}/draws", headers=tokens.staff())
+    )
+    assert len(draws) == 1 and len(draws[0]["winners"]) == 2
+    assert (await availability(client, tokens, resource["id"], *SLOT))[0]["held"] == 2
+
+
+async def test_an_entry_committed_after_its_draw_is_not_left_waiting(
+    client, tokens: Tokens, clock, db
+):
+    resource = await court(client, tokens, allocation="lottery")
+    clock.set(RELEASE - timedelta(hours=1))
+    ok(await book(client, tokens.resident(), resource["id"], *SLOT), 202)
+    late = ok(await book(client, tokens.resident(), resource["id"], *SLOT), 202)
+    async with db() as session, session.begin():
+        row = await session.get(Booking, late["id"])
+        row.status = "cancelled"  # hide it from the draw, as if not yet committed
+    await run_duties(db, RELEASE)
+    async with db() as session, session.begin():
+        row = await session.get(Booking, late["id"])
+        row.status = "entered"  # ...and now it commits, after the draw
+    await run_duties(db, RELEASE + SECOND)
+    assert (
+        ok(await client.get(f"/api/v1/bookings/{late['id']}", headers=tokens.staff()))["status"]
+        == "not_selected"
+    )
+
+
+async def test_a_winner_awaiting_approval_gets_the_full_decision_time(
+    client, tokens: Tokens, clock, db
+):
+    resource = await court(
+        client, tokens, allocation="lottery", approval="staff", pending_expiry_minutes=60
+    )
+    clock.set(RELEASE - timedelta(days=2))
+    entry = ok(await book(client, tokens.resident(), resource["id"], *SLOT), 202)
+    await run_duties(db, RELEASE)
+    assert (
+        ok(await client.get(f"/api/v1/bookings/{entry['id']}", headers=tokens.staff()))["status"]
+        == "pending"
+    )
+    await run_duties(db, RELEASE + timedelta(minutes=59))
+    assert (
+        ok(await client.get(f"/api/v1/bookings/{entry['id']}", headers=tokens.staff()))["status"]
+        == "pending"
+    )
+    await run_duties(db, RELEASE + timedelta(minutes=61))
+    assert (
+        ok(await client.get(f"/api/v1/bookings/{entry['id']}", headers=tokens.staff()))["status"]
+        == "expired"
+    )

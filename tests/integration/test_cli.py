@@ -40,8 +40,9 @@ def test_db_upgrade_current_and_idempotent_demo(kind, tmp_path):
         first = run("demo", env=env)
         assert first.returncode == 0, first.stderr
         assert "'resources': 21" in first.stdout
+        assert "'bookings': 0" not in first.stdout
         second = run("demo", env=env)
-        assert "'partners': 0, 'resources': 0" in second.stdout
+        assert "'partners': 0, 'resources': 0, 'bookings': 0" in second.stdout
         tokens = [line.split()[-1] for line in first.stdout.splitlines() if line.startswith("  ")]
         roles = [jwt.decode(token, SECRET, algorithms=["HS256"])["role"] for token in tokens]
         assert roles == ["resident", "partner", "staff", "admin"]
