@@ -1,0 +1,387 @@
+"""The authorization matrix: every route of the OpenAPI document × every kind of caller ×
+ownership, with the exact status expected. A route missing from the matrix fails the test."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.support.builders import Tokens, make_partner, make_resource, make_window, ok, unique
+
+ROLES = ("anonymous", "resident", "other_resident", "partner", "other_partner", "staff", "admin")
+NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+
+
+class World:
+    """Two partners, two residents; fresh objects on demand so every call starts clean."""
+
+    def __init__(self, client: Any, tokens: Tokens) -> None:
+        self.client, self.tokens = client, tokens
+        self.resident_sub, self.other_sub = unique("r1"), unique("r2")
+        self.hour = 1
+
+    async def start(self) -> None:
+        self.partner = (await make_partner(self.client, self.tokens))["id"]
+        self.other_partner = (await make_partner(self.client, self.tokens))["id"]
+        self.headers = {
+            "anonymous": {},
+            "resident": self.tokens.resident(sub=self.resident_sub),
+            "other_resident": self.tokens.resident(sub=self.other_sub),
+            "partner": self.tokens.partner(self.partner),
+            "other_partner": self.tokens.partner(self.other_partner),
+            "staff": self.tokens.staff(),
+            "admin": self.tokens.admin(),
+        }
+        for role in ("resident", "other_resident"):
+            ok(await self.client.get("/api/v1/resources?limit=1", headers=self.headers[role]))
+
+    async def resource(self, **policy: Any) -> str:
+        created = await make_resource(
+            self.client, self.tokens, self.partner, capacity=100, policy=policy or None
+        )
+        await make_window(
+            self.client,
+            self.tokens,
+            created["id"],
+            start_time="00:00",
+            end_time="24:00",
+            audience="public",
+        )
+        return str(created["id"])
+
+    async def booking(self, *, now_slot: bool = False, **policy: Any) -> str:
+        resource = await self.resource(**policy)
+        start = NOW if now_slot else NOW + timedelta(hours=self.hour)
+        self.hour += 1
+        body = {
+            "resource_id": resource,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=1)).isoformat(),
+        }
+        created = await self.client.post(
+            "/api/v1/bookings", json=body, headers=self.headers["resident"]
+        )
+        return str(ok(created, 201)["id"])
+
+    def slot(self, resource: str) -> dict[str, Any]:
+        start = NOW + timedelta(hours=self.hour)
+        self.hour += 1
+        return {
+            "resource_id": resource,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=1)).isoformat(),
+        }
+
+
+Setup = Callable[[World], Awaitable[tuple[str, dict[str, Any] | None]]]
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # as in the OpenAPI document
+    setup: Setup
+    expected: tuple[int, int, int, int, int, int, int]
+
+
+def fixed(url: str, body: dict[str, Any] | None = None) -> Setup:
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        return url, body
+
+    return setup
+
+
+async def _resource(world: World) -> tuple[str, None]:
+    return f"/api/v1/resources/{await world.resource()}", None
+
+
+async def _window(world: World) -> tuple[str, None]:
+    resource = await world.resource()
+    windows = ok(
+        await world.client.get(
+            f"/api/v1/resources/{resource}/windows", headers=world.headers["staff"]
+        )
+    )
+    return f"/api/v1/resources/{resource}/windows/{windows[0]['id']}", None
+
+
+async def _closure(world: World) -> tuple[str, None]:
+    resource = await world.resource()
+    body = {"starts_at": "2027-01-01T00:00:00+08:00", "ends_at": "2027-01-02T00:00:00+08:00"}
+    closure = ok(
+        await world.client.post(
+            f"/api/v1/resources/{resource}/closures", json=body, headers=world.headers["staff"]
+        ),
+        201,
+    )
+    return f"/api/v1/resources/{resource}/closures/{closure['id']}", None
+
+
+async def _term(world: World) -> tuple[str, None]:
+    body = {"name": "autumn", "starts_on": "2026-09-01", "ends_on": "2027-01-20"}
+    term = ok(
+        await world.client.post(
+            f"/api/v1/partners/{world.partner}/terms", json=body, headers=world.headers["staff"]
+        ),
+        201,
+    )
+    return f"/api/v1/partners/{world.partner}/terms/{term['id']}", None
+
+
+async def _correction(world: World) -> tuple[str, None]:
+    day = f"2027-03-{world.hour % 28 + 1:02d}"
+    world.hour += 1
+    ok(
+        await world.client.put(
+            f"/api/v1/calendar/days/{day}",
+            json={"day_type": "rest_day"},
+            headers=world.headers["staff"],
+        )
+    )
+    return f"/api/v1/calendar/days/{day}", None
+
+
+def booking_route(suffix: str = "", *, body: dict[str, Any] | None = None, **options: Any) -> Setup:
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        return f"/api/v1/bookings/{await world.booking(**options)}{suffix}", body
+
+    return setup
+
+
+def with_resource(suffix: str, body: Callable[[World, str], dict[str, Any]] | None = None) -> Setup:
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        resource = await world.resource()
+        return f"/api/v1/resources/{resource}{suffix}", body(world, resource) if body else None
+
+    return setup
+
+
+def new_booking(series: bool = False) -> Setup:
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        body = world.slot(await world.resource())
+        if series:
+            body["rrule"] = "FREQ=DAILY;COUNT=2"
+        return ("/api/v1/bookings/series" if series else "/api/v1/bookings"), body
+
+    return setup
+
+
+def partner_route(suffix: str = "", body: dict[str, Any] | None = None) -> Setup:
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        return f"/api/v1/partners/{world.partner}{suffix}", body
+
+    return setup
+
+
+def resident_route(suffix: str = "", body: dict[str, Any] | None = None) -> Setup:
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        return f"/api/v1/users/{world.resident_sub}{suffix}", body
+
+    return setup
+
+
+async def _new_resource(world: World) -> tuple[str, dict[str, Any]]:
+    return "/api/v1/resources", {
+        "partner_id": world.partner,
+        "name": "Court",
+        "kind": "court",
+        "capacity": 1,
+    }
+
+
+ALL = (200,) * 7
+SIGNED_IN = (401, 200, 200, 200, 200, 200, 200)
+STAFF_ONLY = (401, 403, 403, 403, 403, 200, 200)
+OWNER_MANAGES = (401, 403, 403, 200, 403, 200, 200)
+HOLDER_AND_OWNER = (401, 200, 404, 200, 404, 200, 200)
+WINDOW = {"start_time": "18:00", "end_time": "21:00", "rrule": "FREQ=DAILY"}
+CLOSURE = {"starts_at": "2027-02-01T00:00:00+08:00", "ends_at": "2027-02-02T00:00:00+08:00"}
+
+MATRIX = [
+    Case("GET", "/health", fixed("/health"), ALL),
+    Case("GET", "/ready", fixed("/ready"), ALL),
+    Case("GET", "/api/v1/zones", fixed("/api/v1/zones"), ALL),
+    Case(
+        "POST",
+        "/api/v1/partners",
+        fixed("/api/v1/partners", {"name": "X", "zone": "camp"}),
+        (401, 403, 403, 403, 403, 201, 201),
+    ),
+    Case("GET", "/api/v1/partners", fixed("/api/v1/partners"), SIGNED_IN),
+    Case("GET", "/api/v1/partners/{partner_id}", partner_route(), SIGNED_IN),
+    Case(
+        "PATCH",
+        "/api/v1/partners/{partner_id}",
+        partner_route(body={"contact_name": "张"}),
+        STAFF_ONLY,
+    ),
+    Case("GET", "/api/v1/partners/{partner_id}/terms", partner_route("/terms"), SIGNED_IN),
+    Case(
+        "POST",
+        "/api/v1/partners/{partner_id}/terms",
+        partner_route("/terms", {"name": "t", "starts_on": "2027-02-20", "ends_on": "2027-07-01"}),
+        (401, 403, 403, 201, 403, 201, 201),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/partners/{partner_id}/terms/{term_id}",
+        _term,
+        (401, 403, 403, 204, 403, 204, 204),
+    ),
+    Case("POST", "/api/v1/resources", _new_resource, (401, 403, 403, 201, 403, 201, 201)),
+    Case("GET", "/api/v1/resources", fixed("/api/v1/resources"), SIGNED_IN),
+    Case("GET", "/api/v1/resources/{resource_id}", _resource, SIGNED_IN),
+    Case(
+        "PATCH",
+        "/api/v1/resources/{resource_id}",
+        with_resource("", lambda w, r: {"name": "Renamed"}),
+        OWNER_MANAGES,
+    ),
+    Case(
+        "DELETE", "/api/v1/resources/{resource_id}", _resource, (401, 403, 403, 204, 403, 204, 204)
+    ),
+    Case(
+        "POST",
+        "/api/v1/resources/{resource_id}/windows",
+        with_resource("/windows", lambda w, r: WINDOW),
+        (401, 403, 403, 201, 403, 201, 201),
+    ),
+    Case("GET", "/api/v1/resources/{resource_id}/windows", with_resource("/windows"), SIGNED_IN),
+    Case("GET", "/api/v1/resources/{resource_id}/windows/{window_id}", _window, SIGNED_IN),
+    Case(
+        "PATCH",
+        "/api/v1/resources/{resource_id}/windows/{window_id}",
+        lambda world: _with_body(_window(world), {"label": "x"}),
+        OWNER_MANAGES,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/resources/{resource_id}/windows/{window_id}",
+        _window,
+        (401, 403, 403, 204, 403, 204, 204),
+    ),
+    Case(
+        "POST",
+        "/api/v1/resources/{resource_id}/closures",
+        with_resource("/closures", lambda w, r: CLOSURE),
+        (401, 403, 403, 201, 403, 201, 201),
+    ),
+    Case("GET", "/api/v1/resources/{resource_id}/closures", with_resource("/closures"), SIGNED_IN),
+    Case(
+        "DELETE",
+        "/api/v1/resources/{resource_id}/closures/{closure_id}",
+        _closure,
+        (401, 403, 403, 204, 403, 204, 204),
+    ),
+    Case(
+        "GET",
+        "/api/v1/calendar/days",
+        fixed("/api/v1/calendar/days?from=2026-10-01&to=2026-10-07"),
+        SIGNED_IN,
+    ),
+    Case(
+        "PUT",
+        "/api/v1/calendar/days/{day}",
+        fixed("/api/v1/calendar/days/2027-04-01", {"day_type": "workday"}),
+        STAFF_ONLY,
+    ),
+    Case("DELETE", "/api/v1/calendar/days/{day}", _correction, (401, 403, 403, 403, 403, 204, 204)),
+    Case(
+        "GET",
+        "/api/v1/resources/{resource_id}/availability",
+        with_resource("/availability"),
+        SIGNED_IN,
+    ),
+    Case("GET", "/api/v1/availability", fixed("/api/v1/availability"), SIGNED_IN),
+    Case("POST", "/api/v1/bookings", new_booking(), (401, 201, 201, 201, 201, 201, 201)),
+    Case(
+        "POST",
+        "/api/v1/bookings/series",
+        new_booking(series=True),
+        (401, 201, 201, 201, 201, 201, 201),
+    ),
+    Case("GET", "/api/v1/bookings", fixed("/api/v1/bookings"), SIGNED_IN),
+    Case("GET", "/api/v1/bookings/{booking_id}", booking_route(), HOLDER_AND_OWNER),
+    Case(
+        "GET", "/api/v1/bookings/{booking_id}/history", booking_route("/history"), HOLDER_AND_OWNER
+    ),
+    Case(
+        "POST",
+        "/api/v1/bookings/{booking_id}/approve",
+        booking_route("/approve", approval="staff"),
+        (401, 403, 404, 200, 404, 200, 200),
+    ),
+    Case(
+        "POST",
+        "/api/v1/bookings/{booking_id}/reject",
+        booking_route("/reject", approval="staff"),
+        (401, 403, 404, 200, 404, 200, 200),
+    ),
+    Case(
+        "POST", "/api/v1/bookings/{booking_id}/cancel", booking_route("/cancel"), HOLDER_AND_OWNER
+    ),
+    Case(
+        "POST",
+        "/api/v1/bookings/{booking_id}/check-in",
+        booking_route("/check-in", now_slot=True),
+        HOLDER_AND_OWNER,
+    ),
+    Case(
+        "POST",
+        "/api/v1/bookings/{booking_id}/accept",
+        booking_route("/accept"),
+        (401, 409, 404, 403, 404, 409, 409),
+    ),
+    Case(
+        "GET", "/api/v1/approvals", fixed("/api/v1/approvals"), (401, 403, 403, 200, 200, 200, 200)
+    ),
+    Case("GET", "/api/v1/resources/{resource_id}/draws", with_resource("/draws"), SIGNED_IN),
+    Case(
+        "GET",
+        "/api/v1/resources/{resource_id}/draws/{draw_id}",
+        with_resource("/draws/drw_missing"),
+        (401, 404, 404, 404, 404, 404, 404),
+    ),
+    Case("GET", "/api/v1/users/{sub}", resident_route(), (401, 200, 404, 404, 404, 200, 200)),
+    Case("PATCH", "/api/v1/users/{sub}", resident_route(body={"tags": ["elderly"]}), STAFF_ONLY),
+    Case(
+        "DELETE",
+        "/api/v1/users/{sub}/suspension",
+        resident_route("/suspension"),
+        (401, 403, 403, 403, 403, 204, 204),
+    ),
+]
+
+
+async def _with_body(
+    pending: Awaitable[tuple[str, Any]], body: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    url, _ = await pending
+    return url, body
+
+
+async def test_every_documented_route_is_in_the_matrix(client):
+    spec = (await client.get("/schema/openapi.json")).json()
+    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    assert documented == {(case.method, case.path) for case in MATRIX}
+
+
+@pytest.mark.parametrize("case", MATRIX, ids=lambda case: f"{case.method} {case.path}")
+async def test_authorization(client, tokens: Tokens, clock, case: Case):
+    clock.set(NOW)
+    world = World(client, tokens)
+    await world.start()
+    got = []
+    for role in ROLES:
+        url, body = await case.setup(world)
+        response = await client.request(case.method, url, json=body, headers=world.headers[role])
+        got.append(response.status_code)
+        if response.status_code >= 400:
+            assert response.headers["content-type"].startswith("application/problem+json"), (
+                response.text
+            )
+    assert tuple(got) == case.expected, dict(zip(ROLES, got, strict=True))
