@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
 from scheduler.auth.tokens import Principal, principal_from_token
-from scheduler.errors import Forbidden, Unauthenticated, UnsupportedMediaType
+from scheduler.errors import Forbidden, Unauthenticated, UnsupportedMediaType, ValidationFailed
 
 PUBLIC = {"public": True}
 OPENAPI_PATH = "/schema"
@@ -49,10 +49,12 @@ def require_authentication(
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-def require_json_body(
+async def require_json_body(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """App-wide guard: a request body must be JSON (``application/json`` or ``+json``)."""
+    """App-wide guard: a request body must be JSON (``application/json`` or ``+json``) and
+    may not contain NUL characters, which PostgreSQL cannot store (refused on every database,
+    so SQLite and PostgreSQL behave alike)."""
     if connection.scope.get("method") not in JSON_METHODS:
         return
     has_body = (
@@ -64,6 +66,8 @@ def require_json_body(
         raise UnsupportedMediaType(
             f"Send the body as application/json, not {media_type or 'untyped'}."
         )
+    if has_body and b"\\u0000" in await Request(connection.scope, connection.receive).body():
+        raise ValidationFailed.one("body", "text may not contain NUL characters")
 
 
 def roles(*allowed: str) -> Guard:
