@@ -26,6 +26,7 @@ from scheduler.dependencies import DEPENDENCIES
 from scheduler.errors import PreconditionFailed
 from scheduler.jobs.runner import JobRunner
 from scheduler.logging import RequestIdMiddleware, configure_logging
+from scheduler.openapi import declare_closed_objects
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
 from scheduler.problems import exception_handlers, handle_scheduler_error
@@ -126,6 +127,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    declare_closed_objects(app.openapi_schema)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPI, Schema
 
 from scheduler.schemas import Problem
 
@@ -31,3 +33,27 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted(every | set(statuses))
     }
+
+
+def _strict_structs() -> dict[str, type]:
+    """Every request Struct that refuses unknown fields, by class name."""
+    found: dict[str, type] = {}
+    pending: list[type] = [msgspec.Struct]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        config = getattr(cls, "__struct_config__", None)
+        if cls.__module__.startswith("scheduler.") and getattr(
+            config, "forbid_unknown_fields", False
+        ):
+            found[cls.__name__] = cls
+    return found
+
+
+def declare_closed_objects(spec: OpenAPI) -> None:
+    """Say ``additionalProperties: false`` wherever the server refuses unknown fields, so the
+    document matches what the service accepts (client generators and fuzzers rely on it)."""
+    strict = _strict_structs()
+    for name, schema in (spec.components.schemas or {}).items():
+        if name in strict and isinstance(schema, Schema):
+            schema.additional_properties = False
