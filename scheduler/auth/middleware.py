@@ -37,7 +37,7 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
-def require_authentication(
+async def require_authentication(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """App-wide guard: every route needs a valid token unless marked public."""
@@ -73,7 +73,7 @@ async def require_json_body(
 def roles(*allowed: str) -> Guard:
     """A guard admitting only the given roles; others get 403 ``forbidden``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if authenticate(connection).role not in allowed:
             raise Forbidden(f"This operation needs one of the roles: {', '.join(allowed)}.")
 

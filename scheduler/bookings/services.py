@@ -101,8 +101,14 @@ class BookingService:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
         resource, _ = await self.resources.get(data.resource_id)
         holder = await self.holder_for(caller, data, resource, now)
-        await self.bookings.lock_holder(holder.id)
         policy = msgspec.convert(resource.policy, Policy)
+        has_quota = (
+            policy.max_active_bookings_per_week is not None
+            or policy.max_minutes_per_day is not None
+        )
+        if has_quota or policy.allocation == "lottery" or data.waitlist:
+            # Quotas and one-entry-per-slot read the holder's bookings: serialize that person.
+            await self.bookings.lock_holder(holder.id)
         request = rules.Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
@@ -149,11 +155,12 @@ class BookingService:
                 mode = "waitlist"
             else:
                 raise
-        rules.check_quota(
-            request,
-            policy,
-            await self._usage(resource, holder, request, ZoneInfo(resource.timezone)),
-        )
+        if (
+            policy.max_active_bookings_per_week is not None
+            or policy.max_minutes_per_day is not None
+        ):
+            usage = await self._usage(resource, holder, request, ZoneInfo(resource.timezone))
+            rules.check_quota(request, policy, usage)
         if mode != "book" and await self.bookings.holder_waiting(
             resource.id, holder.id, request.range
         ):

@@ -44,6 +44,9 @@ class Booking(Base):
         Index("ix_bookings_resource_id_starts_at", "resource_id", "starts_at"),
         Index("ix_bookings_holder_id_starts_at", "holder_id", "starts_at"),
         Index("ix_bookings_status_created_at", "status", "created_at"),
+        # The time-driven duties look for bookings of one status that start or end by now.
+        Index("ix_bookings_status_starts_at", "status", "starts_at"),
+        Index("ix_bookings_status_ends_at", "status", "ends_at"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

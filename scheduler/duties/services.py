@@ -125,10 +125,9 @@ class DutyService:
         reminded = 0
         for booking in await self.due.to_remind(now, LONGEST_REMINDER):
             resource, policy = await self._policy(booking.resource_id)
-            if (
-                policy.reminder_minutes
-                and booking.starts_at - timedelta(minutes=policy.reminder_minutes) <= now
-            ):
+            if not policy.reminder_minutes:
+                booking.reminded_at = now  # reminders are off: leave the queue for good
+            elif booking.starts_at - timedelta(minutes=policy.reminder_minutes) <= now:
                 booking.reminded_at = now
                 emit_booking_event(
                     self.session, "booking.reminder", booking, resource.partner_id, now

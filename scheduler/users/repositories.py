@@ -21,6 +21,13 @@ class UserRepository:
         return await self.session.get(User, user_id)
 
     async def upsert_from_principal(self, principal: Principal, now: datetime) -> User:
+        user = await self._upsert(principal, now)
+        # Keep the caller referenced for the rest of the request, so later ``session.get``
+        # calls are answered from the identity map instead of the database.
+        self.session.info["caller"] = user
+        return user
+
+    async def _upsert(self, principal: Principal, now: datetime) -> User:
         """Insert the user if new; write only when a claim changed or the last sighting is old,
         so an ordinary request costs one primary-key read."""
         user = await self.session.get(User, principal.sub)
