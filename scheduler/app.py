@@ -24,8 +24,10 @@ from scheduler.closures.controllers import ClosureController
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
 from scheduler.errors import PreconditionFailed
+from scheduler.feeds.controllers import FeedController
 from scheduler.jobs.runner import JobRunner
 from scheduler.logging import RequestIdMiddleware, configure_logging
+from scheduler.metrics import MetricsController, MetricsMiddleware
 from scheduler.openapi import declare_closed_objects
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
@@ -35,7 +37,9 @@ from scheduler.release.controllers import DrawController
 from scheduler.resources.controllers import ResourceController
 from scheduler.security import SecurityHeadersMiddleware
 from scheduler.settings import Settings
+from scheduler.stats.controllers import StatsController
 from scheduler.users.controllers import UserController
+from scheduler.webhooks.controllers import WebhookController
 from scheduler.windows.controllers import WindowController
 from scheduler.zones.controllers import ZoneController
 
@@ -53,6 +57,10 @@ ROUTE_HANDLERS = [
     ApprovalController,
     DrawController,
     UserController,
+    FeedController,
+    WebhookController,
+    StatsController,
+    MetricsController,
 ]
 
 API_DESCRIPTION = """\
@@ -87,6 +95,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         dependencies={name: Provide(provider) for name, provider in DEPENDENCIES.items()},
         guards=[rate_limit, require_json_body, require_authentication],
         middleware=[
+            DefineMiddleware(MetricsMiddleware),
             DefineMiddleware(RequestIdMiddleware),
             DefineMiddleware(SecurityHeadersMiddleware),
         ],

@@ -41,6 +41,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=30,
     )
 
 
@@ -166,6 +167,15 @@ def demo(then_serve: bool, host: str, port: int) -> None:
             ttl_seconds=30 * 86400,
         )
         click.echo(f"  {user.role:<9} {user.sub:<18} {token}")
+    base = f"http://{host}:{port}"
+    click.echo(
+        "Try (with TOKEN set to one of the tokens above):\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" "{base}/api/v1/availability?zone=campus"\n'
+        f'  curl -H "Authorization: Bearer $TOKEN" "{base}/api/v1/bookings"\n'
+        f'  curl -X POST -H "Authorization: Bearer $TOKEN" {base}/api/v1/feeds  # calendar feed\n'
+        f"  {base}/metrics (Prometheus), {base}/api/v1/stats/utilization (staff, partners),\n"
+        f"  {base}/api/v1/webhooks (partners, staff) - see docs/index.md"
+    )
     if then_serve:
         os.environ["SCHEDULER_DEMO"] = "true"
         _serve(settings, host, port, 1)

@@ -15,6 +15,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from scheduler.settings import Settings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_FEED_TOKEN = re.compile(r"^(/api/v1/feeds/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The request path with secrets masked: a feed URL's token is a bearer credential."""
+    return _FEED_TOKEN.sub(r"\1***", path)
 
 
 def configure_logging(settings: Settings) -> None:
@@ -90,7 +96,7 @@ class RequestIdMiddleware:
             self.log.info(
                 "request",
                 method=scope.get("method"),
-                path=scope["path"],
+                path=loggable_path(scope["path"]),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

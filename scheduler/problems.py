@@ -18,9 +18,10 @@ from litestar.exceptions import (
 from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import SQLAlchemyError
 
-from scheduler import errors
+from scheduler import errors, metrics
 from scheduler.db.errors import translate
 from scheduler.errors import FieldError, SchedulerError
+from scheduler.logging import loggable_path
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:scheduler:problem:"
@@ -113,6 +114,7 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 
 
 def handle_scheduler_error(request: Request[Any, Any, Any], exc: SchedulerError) -> Response[Any]:
+    metrics.count_refusal(request, exc)
     return problem_response(exc, request)
 
 
@@ -139,7 +141,9 @@ def handle_database_error(request: Request[Any, Any, Any], exc: SQLAlchemyError)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    log.exception(
+        "unhandled_error", path=loggable_path(request.url.path), error_type=type(exc).__name__
+    )
     return problem_response(errors.InternalError("An unexpected error occurred."), request)
 
 

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
+from scheduler import metrics
 from scheduler.bookings import schemas
 from scheduler.bookings.common import to_schema
 from scheduler.bookings.lifecycle import BookingLifecycle
@@ -76,6 +77,7 @@ class BookingController(Controller):
 
         async def work() -> tuple[int, schemas.Booking]:
             booking = to_schema(await service.create(data, principal, now))
+            metrics.count_booking(booking.status)
             return (202 if booking.status in ("entered", "waitlisted") else 201), booking
 
         request_hash = fingerprint("POST", request.url.path, "", msgspec.json.encode(data))
@@ -118,7 +120,9 @@ class BookingController(Controller):
             )
 
         async def work() -> tuple[int, schemas.Series]:
-            return 201, await SeriesService(db_session).create(data, principal, now)
+            return 201, metrics.count_series(
+                await SeriesService(db_session).create(data, principal, now)
+            )
 
         request_hash = fingerprint("POST", request.url.path, "", msgspec.json.encode(data))
         outcome = await run_idempotent(

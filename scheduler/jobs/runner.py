@@ -101,6 +101,14 @@ class JobRunner:
             next_run_time=now,
         )
         scheduler.add_job(
+            "scheduler.webhooks.jobs:run_webhooks",
+            "interval",
+            id="webhooks",
+            replace_existing=True,
+            seconds=5,
+            next_run_time=now,
+        )
+        scheduler.add_job(
             self._plan_draws,
             "interval",
             id="plan-draws",

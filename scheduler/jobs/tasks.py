@@ -12,6 +12,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduler import metrics
 from scheduler.clock import Clock
 from scheduler.duties.services import DUTIES, DutyService
 from scheduler.release.services import DrawService
@@ -47,11 +48,13 @@ async def run_duties() -> dict[str, int]:
     now = runtime.clock.now()
     counts: dict[str, int] = {}
     for name in DUTIES:
+        metrics.count_job_run(name)
         try:
             async with runtime.session_factory() as session, session.begin():
                 counts[name] = await getattr(DutyService(session), name)(now)
         except Exception:
             runtime.failures += 1
+            metrics.count_job_failure(name)
             log.exception("duty_failed", duty=name)
     runtime.runs += 1
     if any(counts.values()):
@@ -62,10 +65,15 @@ async def run_duties() -> dict[str, int]:
 async def run_draw(resource_id: str, release_at: str) -> bool:
     """The lottery draw of one release instant (scheduled for that exact instant)."""
     runtime = current()
-    async with runtime.session_factory() as session, session.begin():
-        draw = await DrawService(session).draw(
-            resource_id, datetime.fromisoformat(release_at), runtime.clock.now()
-        )
+    metrics.count_job_run("draw")
+    try:
+        async with runtime.session_factory() as session, session.begin():
+            draw = await DrawService(session).draw(
+                resource_id, datetime.fromisoformat(release_at), runtime.clock.now()
+            )
+    except Exception:
+        metrics.count_job_failure("draw")
+        raise
     runtime.runs += 1
     if draw is not None:
         log.info(

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler import metrics
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings.capacity import hold_capacity
 from scheduler.bookings.common import slot_starts
@@ -76,6 +77,7 @@ class DrawService:
             if booking.id not in won:
                 await self.lifecycle.transition(booking, "lose", SYSTEM, now, f"lottery {draw_id}")
         await self.draws.record(draw_id, sorted(by_id), won)
+        metrics.count_draw()
         payload = {
             "draw_id": draw_id,
             "resource_id": resource_id,

@@ -193,6 +193,24 @@ async def _new_resource(world: World) -> tuple[str, dict[str, Any]]:
     }
 
 
+async def _feed(world: World) -> tuple[str, None]:
+    """A fresh personal feed of the resident: the URL a calendar app would poll."""
+    issued = ok(await world.client.post("/api/v1/feeds", headers=world.headers["resident"]), 201)
+    return f"/api/v1/feeds/{issued['token']}.ics", None
+
+
+def webhook_route(suffix: str = "") -> Setup:
+    """A fresh endpoint of the first partner (so ``partner`` owns it, ``other_partner`` not)."""
+
+    async def setup(world: World) -> tuple[str, None]:
+        created = await world.client.post(
+            "/api/v1/webhooks", json=WEBHOOK, headers=world.headers["partner"]
+        )
+        return f"/api/v1/webhooks/{ok(created, 201)['id']}{suffix}", None
+
+    return setup
+
+
 ALL = (200,) * 7
 SIGNED_IN = (401, 200, 200, 200, 200, 200, 200)
 STAFF_ONLY = (401, 403, 403, 403, 403, 200, 200)
@@ -200,6 +218,8 @@ OWNER_MANAGES = (401, 403, 403, 200, 403, 200, 200)
 HOLDER_AND_OWNER = (401, 200, 404, 200, 404, 200, 200)
 WINDOW = {"start_time": "18:00", "end_time": "21:00", "rrule": "FREQ=DAILY"}
 CLOSURE = {"starts_at": "2027-02-01T00:00:00+08:00", "ends_at": "2027-02-02T00:00:00+08:00"}
+WEBHOOK = {"url": "http://127.0.0.1:9/hook", "events": ["*"]}  # discard port: never called
+WEBHOOK_MANAGERS = (401, 403, 403, 200, 404, 200, 200)
 
 MATRIX = [
     Case("GET", "/health", fixed("/health"), ALL),
@@ -353,6 +373,42 @@ MATRIX = [
         "/api/v1/users/{sub}/suspension",
         resident_route("/suspension"),
         (401, 403, 403, 403, 403, 204, 204),
+    ),
+    Case("POST", "/api/v1/feeds", fixed("/api/v1/feeds"), (401, 201, 201, 201, 201, 201, 201)),
+    Case("GET", "/api/v1/feeds/{feed_token}", _feed, ALL),
+    Case("DELETE", "/api/v1/feeds/{feed_token}", _feed, (401, 204, 404, 404, 404, 404, 404)),
+    Case(
+        "GET",
+        "/api/v1/resources/{resource_id}/calendar.ics",
+        with_resource("/calendar.ics"),
+        OWNER_MANAGES,
+    ),
+    Case("GET", "/metrics", fixed("/metrics"), ALL),
+    Case(
+        "GET",
+        "/api/v1/stats/utilization",
+        fixed("/api/v1/stats/utilization?from=2026-12-01&to=2026-12-02"),
+        (401, 403, 403, 200, 200, 200, 200),
+    ),
+    Case(
+        "POST",
+        "/api/v1/webhooks",
+        fixed("/api/v1/webhooks", WEBHOOK),
+        (401, 403, 403, 201, 201, 201, 201),
+    ),
+    Case("GET", "/api/v1/webhooks", fixed("/api/v1/webhooks"), (401, 403, 403, 200, 200, 200, 200)),
+    Case("GET", "/api/v1/webhooks/{webhook_id}", webhook_route(), WEBHOOK_MANAGERS),
+    Case(
+        "DELETE",
+        "/api/v1/webhooks/{webhook_id}",
+        webhook_route(),
+        (401, 403, 403, 204, 404, 204, 204),
+    ),
+    Case(
+        "GET",
+        "/api/v1/webhooks/{webhook_id}/deliveries",
+        webhook_route("/deliveries"),
+        WEBHOOK_MANAGERS,
     ),
 ]
 

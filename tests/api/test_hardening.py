@@ -112,3 +112,14 @@ async def test_audience_and_issuer_are_checked_when_configured(settings: Setting
             )
         within_leeway = bearer(aud="zhoujiadu-api", iss="https://id.example.cn", exp=now - 5)
         ok(await client.get("/api/v1/resources", headers=within_leeway))
+
+
+async def test_feed_tokens_never_reach_the_logs(client, tokens: Tokens, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    issued = ok(await client.post("/api/v1/feeds", headers=tokens.resident()), 201)
+    assert (await client.get(f"/api/v1/feeds/{issued['token']}.ics")).status_code == 200
+    ours = "\n".join(str(r.msg) for r in caplog.records if r.name.startswith("scheduler"))
+    assert issued["token"] not in ours  # (the test's own HTTP client logs its URLs; that is not us)
+    assert "/api/v1/feeds/***" in ours

@@ -43,7 +43,12 @@ def test_db_upgrade_current_and_idempotent_demo(kind, tmp_path):
         assert "'bookings': 0" not in first.stdout
         second = run("demo", env=env)
         assert "'partners': 0, 'resources': 0, 'bookings': 0" in second.stdout
-        tokens = [line.split()[-1] for line in first.stdout.splitlines() if line.startswith("  ")]
+        roles_in_order = ("resident", "partner", "staff", "admin")
+        tokens = [
+            line.split()[-1]
+            for line in first.stdout.splitlines()
+            if line.split()[:1] and line.split()[0] in roles_in_order
+        ]
         roles = [jwt.decode(token, SECRET, algorithms=["HS256"])["role"] for token in tokens]
         assert roles == ["resident", "partner", "staff", "admin"]
 

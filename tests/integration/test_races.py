@@ -85,7 +85,9 @@ async def race(
     base: str, requests: list[tuple[dict[str, str], dict[str, object]]]
 ) -> list[httpx.Response]:
     """Fire every request at once (one connection each) and collect the responses."""
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    # A fresh connection per request: a pooled keep-alive connection that the server closes
+    # while idle would fail the next request on it (an HTTP race, not the service's).
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         start = asyncio.Event()
 
@@ -204,7 +206,7 @@ async def test_staff_approvals_racing_new_bookings(service):
     first = await race(base, [(tokens.resident(sub=unique("r")), body) for _ in range(3)])
     pending = [r.json()["id"] for r in first if r.status_code == 201]
     assert len(pending) == 3
-    limits = httpx.Limits(max_connections=CONCURRENCY)
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         approvals = [
             client.post(f"/api/v1/bookings/{booking_id}/approve", headers=tokens.staff())

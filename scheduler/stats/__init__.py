@@ -1,0 +1,1 @@
+"""Usage reports: open, capacity and booked hours, utilization and no-shows, by group."""

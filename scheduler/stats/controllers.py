@@ -1,0 +1,84 @@
+"""HTTP surface of usage reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
+
+from litestar import Controller, Request, Response, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
+from litestar.params import QueryParameter
+
+from scheduler.auth.middleware import MANAGERS
+from scheduler.dependencies import Caller, DbSession
+from scheduler.openapi import problems
+from scheduler.stats import schemas
+from scheduler.stats.services import UtilizationService, as_csv
+
+JSON_MEDIA_TYPE = "application/json"
+CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
+
+# Plain strings, parsed by the service, so a bad value is reported under its own name.
+ReportFrom = Annotated[
+    str, QueryParameter(name="from", description="First local day of the report, YYYY-MM-DD")
+]
+ReportTo = Annotated[
+    str,
+    QueryParameter(
+        name="to",
+        description="Last local day of the report, YYYY-MM-DD, inclusive; 366 days at most",
+    ),
+]
+GroupByParam = Annotated[
+    schemas.GroupBy, QueryParameter(description="One row per zone, partner or resource")
+]
+
+
+@dataclass
+class _AlsoCsv(Operation):
+    """Documents the CSV form of the 200 response next to the JSON one."""
+
+    def __post_init__(self) -> None:
+        success = (self.responses or {}).get("200")
+        if isinstance(success, OpenAPIResponse) and success.content is not None:
+            success.content["text/csv"] = OpenAPIMediaType(
+                schema=Schema(
+                    type=OpenAPIType.STRING, description="The same rows as CSV, with a header row"
+                )
+            )
+
+
+class StatsController(Controller):
+    path = "/api/v1/stats"
+    tags = ["Reports"]
+
+    @get(
+        "/utilization",
+        operation_id="getUtilization",
+        guards=[MANAGERS],
+        responses=problems(403),
+        operation_class=_AlsoCsv,
+    )
+    async def utilization(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        principal: Caller,
+        start: ReportFrom,
+        end: ReportTo,
+        group_by: GroupByParam = "resource",
+    ) -> Response[schemas.Utilization]:
+        """Open, capacity and booked hours, utilization, no-show rate and bookings by status
+        over the local days `from` to `to`, inclusive (partners: their own resources; staff:
+        all). Send `Accept: text/csv` for CSV."""
+        report = await UtilizationService(db_session).report(principal, start, end, group_by)
+        wanted = request.accept.best_match([JSON_MEDIA_TYPE, "text/csv"], default=JSON_MEDIA_TYPE)
+        if wanted != "text/csv":
+            return Response(report)
+        filename = f"utilization-{group_by}-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
+        csv_response = Response(
+            as_csv(report),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+        return cast("Response[schemas.Utilization]", csv_response)

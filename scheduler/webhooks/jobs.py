@@ -1,0 +1,80 @@
+"""The webhook job: announce releases, fan out the outbox, deliver what is due.
+
+Scheduled by the job runner as ``scheduler.webhooks.jobs:run_webhooks`` (a textual reference,
+so the SQLAlchemy job store survives restarts). Each batch is its own transaction, so one
+failing step, or one slow receiver, never holds back the others for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.jobs.tasks import Runtime, current
+from scheduler.webhooks.dispatch import REQUEST_TIMEOUT_SECONDS, DispatchService
+from scheduler.webhooks.releases import ReleaseAnnouncer
+
+log = structlog.get_logger("scheduler.jobs")
+
+# Enough for a burst (25 000 events, 500 delivery attempts) per run without letting one run
+# overlap the next by much; whatever is left is picked up by the next run.
+MAX_BATCHES = 10
+
+Step = Callable[[AsyncSession], Awaitable[int]]
+
+
+async def _repeat(runtime: Runtime, name: str, step: Step, batches: int = MAX_BATCHES) -> int:
+    """Run ``step`` in fresh transactions until it reports nothing left (at most ``batches``
+    times); a failure is logged and counted, and the other steps still run."""
+    total = 0
+    try:
+        for _ in range(batches):
+            async with runtime.session_factory() as session, session.begin():
+                done = await step(session)
+            total += done
+            if not done:
+                break
+    except Exception:
+        runtime.failures += 1
+        log.exception("webhook_step_failed", step=name)
+    return total
+
+
+async def run_webhooks(client: httpx.AsyncClient | None = None) -> dict[str, int]:
+    """One round: releases announced, events fanned out, due deliveries attempted."""
+    runtime = current()
+    counts = {
+        "releases_opened": await _repeat(
+            runtime,
+            "announce",
+            lambda s: ReleaseAnnouncer(s).announce_due(runtime.clock.now()),
+            batches=1,
+        ),
+        "events_fanned_out": await _repeat(
+            runtime, "fan_out", lambda s: DispatchService(s).fan_out(runtime.clock.now())
+        ),
+    }
+    async with _http(client) as http:
+        counts["deliveries_attempted"] = await _repeat(
+            runtime,
+            "deliver",
+            lambda s: DispatchService(s).deliver_due(runtime.clock.now(), http),
+        )
+    runtime.runs += 1
+    if any(counts.values()):
+        log.info("webhooks", **{name: count for name, count in counts.items() if count})
+    return counts
+
+
+@asynccontextmanager
+async def _http(client: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
+    """The given client (tests), left open; else a fresh one that follows no redirects."""
+    if client is not None:
+        yield client
+        return
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS, follow_redirects=False) as fresh:
+        yield fresh

@@ -1,0 +1,106 @@
+"""Webhook request and response bodies, and the catalogue of deliverable event types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from scheduler.schemas import Input
+
+# The public contract. The outbox holds more types (booking.completed, booking.entered,
+# booking.reminder...); they stay internal until someone needs them, because every type
+# listed here is a promise to integrators.
+EVENT_TYPES: tuple[str, ...] = (
+    "booking.created",
+    "booking.confirmed",
+    "booking.rejected",
+    "booking.cancelled",
+    "booking.checked_in",
+    "booking.no_show",
+    "booking.expired",
+    "release.opened",
+    "draw.completed",
+)
+ALL_EVENTS = "*"
+
+EventType = Literal[
+    "booking.created",
+    "booking.confirmed",
+    "booking.rejected",
+    "booking.cancelled",
+    "booking.checked_in",
+    "booking.no_show",
+    "booking.expired",
+    "release.opened",
+    "draw.completed",
+    "*",
+]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+Url = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=2000,
+        description="http:// or https:// URL that receives the POSTs",
+        examples=["https://partner.example/hooks/scheduler"],
+    ),
+]
+Events = Annotated[
+    list[EventType],
+    msgspec.Meta(
+        min_length=1,
+        max_length=len(EVENT_TYPES) + 1,
+        description='Event types to receive; "*" means every type, including future ones',
+    ),
+]
+
+
+class WebhookCreate(Input):
+    url: Url
+    events: Events
+
+
+class Webhook(msgspec.Struct):
+    id: str
+    url: str
+    events: list[str]
+    partner_id: str | None
+    owner_sub: str
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(msgspec.Struct):
+    """The registration answer: the only time ``secret`` is ever shown."""
+
+    id: str
+    url: str
+    events: list[str]
+    partner_id: str | None
+    owner_sub: str
+    active: bool
+    created_at: datetime
+    secret: str
+
+
+class Attempt(msgspec.Struct):
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class Delivery(msgspec.Struct):
+    id: str
+    endpoint_id: str
+    event_id: int
+    event_type: str
+    status: DeliveryStatus
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    attempts: list[Attempt]
