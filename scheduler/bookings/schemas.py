@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from scheduler.core.lifecycle import BookingStatus as BookingStatus
 from scheduler.schemas import Input, Instant, LongText, Name
 
 Sub = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -90,23 +91,6 @@ class HistoryEntry(msgspec.Struct):
     from_status: str | None
     to_status: str
     reason: str | None
-
-
-BookingStatus = Literal[
-    "pending",
-    "confirmed",
-    "rejected",
-    "checked_in",
-    "completed",
-    "no_show",
-    "cancelled",
-    "expired",
-    "entered",
-    "not_selected",
-    "waitlisted",
-    "offered",
-    "lapsed",
-]
 
 
 SeriesRule = Annotated[str, msgspec.Meta(max_length=300, examples=["FREQ=WEEKLY;COUNT=8"])]

@@ -6,7 +6,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
+
+BookingStatus = Literal[
+    "pending",
+    "confirmed",
+    "rejected",
+    "checked_in",
+    "completed",
+    "no_show",
+    "cancelled",
+    "expired",
+    "entered",
+    "not_selected",
+    "waitlisted",
+    "offered",
+    "lapsed",
+]
+STATUSES: tuple[str, ...] = get_args(BookingStatus)
 
 Action = Literal[
     "approve",

@@ -15,24 +15,12 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from scheduler.core.lifecycle import ACTIVE as ACTIVE_STATUSES
+from scheduler.core.lifecycle import STATUSES
 from scheduler.db.base import Base, JSONType
 
-STATUSES = (
-    "pending",
-    "confirmed",
-    "rejected",
-    "checked_in",
-    "completed",
-    "no_show",
-    "cancelled",
-    "expired",
-    "entered",
-    "not_selected",
-    "waitlisted",
-    "offered",
-    "lapsed",
-)
-ACTIVE = ("pending", "confirmed", "checked_in", "offered")
+# As a sorted tuple for SQL IN lists (the core keeps the set).
+ACTIVE = tuple(sorted(ACTIVE_STATUSES))
 
 
 class Booking(Base):

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.tokens import Principal
 from scheduler.availability.services import AvailabilityService
 from scheduler.core import usage
+from scheduler.core.lifecycle import STATUSES
 from scheduler.core.timerange import TimeRange
 from scheduler.core.zones import ZONES
-from scheduler.db.bookings import STATUSES
 from scheduler.db.catalogue import Partner, Resource
 from scheduler.errors import ValidationFailed
 from scheduler.stats import schemas

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 
@@ -12,7 +12,7 @@ from scheduler.schemas import Input
 # The public contract. The outbox holds more types (booking.completed, booking.entered,
 # booking.reminder...); they stay internal until someone needs them, because every type
 # listed here is a promise to integrators.
-EVENT_TYPES: tuple[str, ...] = (
+PublicEvent = Literal[
     "booking.created",
     "booking.confirmed",
     "booking.rejected",
@@ -22,21 +22,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "booking.expired",
     "release.opened",
     "draw.completed",
-)
-ALL_EVENTS = "*"
-
-EventType = Literal[
-    "booking.created",
-    "booking.confirmed",
-    "booking.rejected",
-    "booking.cancelled",
-    "booking.checked_in",
-    "booking.no_show",
-    "booking.expired",
-    "release.opened",
-    "draw.completed",
-    "*",
 ]
+EVENT_TYPES: tuple[str, ...] = get_args(PublicEvent)
+ALL_EVENTS = "*"
+EventType = PublicEvent | Literal["*"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 Url = Annotated[
     str,
