@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,62}$"
-_SLUG = re.compile(SLUG_PATTERN)
 
 
 def _base32(number: int, width: int) -> str:
@@ -23,7 +21,3 @@ def new_id(prefix: str) -> str:
     """``prefix_`` + 9 characters of milliseconds + 10 random characters."""
     millis = time.time_ns() // 1_000_000
     return f"{prefix}_{_base32(millis, 9)}{_base32(secrets.randbits(50), 10)}"
-
-
-def is_slug(value: str) -> bool:
-    return bool(_SLUG.match(value))

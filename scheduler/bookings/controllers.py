@@ -18,7 +18,7 @@ from scheduler.bookings.queries import BookingQueries
 from scheduler.bookings.series import SeriesService
 from scheduler.bookings.services import BookingService
 from scheduler.dependencies import Caller, DbSession, Now
-from scheduler.idempotency.services import fingerprint, run_idempotent
+from scheduler.idempotency.services import run_idempotent
 from scheduler.openapi import problems
 from scheduler.partners.schemas import ZoneKey
 from scheduler.schemas import IfMatch, Limit, Offset, Page
@@ -80,18 +80,16 @@ class BookingController(Controller):
             metrics.count_booking(booking.status)
             return (202 if booking.status in ("entered", "waitlisted") else 201), booking
 
-        request_hash = fingerprint("POST", request.url.path, "", msgspec.json.encode(data))
         outcome = await run_idempotent(
             db_session,
             owner=principal.sub,
             key=idempotency_key,
-            request_hash=request_hash,
+            path=request.url.path,
+            payload=msgspec.json.encode(data),
             now=now,
             work=work,
         )
-        headers = {
-            "ETag": etag(outcome.body["version"] if outcome.replayed else outcome.body.version)
-        }
+        headers = {"ETag": etag(outcome.body["version"])}
         if outcome.replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(outcome.body, status_code=outcome.status_code, headers=headers)
@@ -124,12 +122,12 @@ class BookingController(Controller):
                 await SeriesService(db_session).create(data, principal, now)
             )
 
-        request_hash = fingerprint("POST", request.url.path, "", msgspec.json.encode(data))
         outcome = await run_idempotent(
             db_session,
             owner=principal.sub,
             key=idempotency_key,
-            request_hash=request_hash,
+            path=request.url.path,
+            payload=msgspec.json.encode(data),
             now=now,
             work=work,
         )

@@ -43,14 +43,17 @@ async def run_idempotent(
     *,
     owner: str,
     key: str | None,
-    request_hash: str,
+    path: str,
+    payload: bytes,
     now: datetime,
     work: Callable[[], Awaitable[tuple[int, Any]]],
 ) -> Outcome:
-    """Run ``work`` once per (owner, key); later calls with the same key get the stored outcome."""
+    """Run ``work`` once per (owner, key); later calls with the same key get the stored outcome.
+    The body is always returned as plain JSON values, fresh or replayed."""
     if key is None:
         status_code, body = await work()
-        return Outcome(status_code, body)
+        return Outcome(status_code, msgspec.to_builtins(body))
+    request_hash = fingerprint("POST", path, "", payload)
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed.one(
             "Idempotency-Key", f"must be 1-{MAX_KEY_LENGTH} visible characters"
@@ -68,5 +71,6 @@ async def run_idempotent(
             )
         return Outcome(stored.status_code, stored.response, replayed=True)
     status_code, body = await work()
-    await keys.complete(owner, key, status_code, msgspec.to_builtins(body))
-    return Outcome(status_code, body)
+    plain = msgspec.to_builtins(body)
+    await keys.complete(owner, key, status_code, plain)
+    return Outcome(status_code, plain)
