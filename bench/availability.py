@@ -46,7 +46,7 @@ from _support import (
 )
 
 from scheduler.availability.services import AvailabilityService
-from scheduler.bookings.repositories import HoldingRepository
+from scheduler.ledger.repositories import CapacityLedger
 from scheduler.db.bookings import ACTIVE
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.settings import Settings
@@ -300,7 +300,7 @@ async def time_in_process(
                 elapsed = time.perf_counter() - began
             async with factory() as session:
                 began_ledger = time.perf_counter()
-                await HoldingRepository(session).held(
+                await CapacityLedger(session).held(
                     resource_id, result.starts_at.astimezone(UTC), result.ends_at.astimezone(UTC)
                 )
                 elapsed_ledger = time.perf_counter() - began_ledger

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.availability.services import AvailabilityService
+from scheduler.bookings.draws import DrawService
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.schemas import BookingCreate, OnBehalfOf, SeriesCreate
 from scheduler.bookings.series import SeriesService
@@ -28,7 +29,6 @@ from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
 from scheduler.duties.services import DutyService
-from scheduler.release.services import DrawService
 from scheduler.users.services import UserService
 
 TRACK, TRACK2, BADMINTON = "shangnan-middle-1", "jinhua-middle-1", "shangnan-middle-4"

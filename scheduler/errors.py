@@ -7,15 +7,15 @@ problem+json; each code is documented in docs/errors.md. This module imports not
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 
 class SchedulerError(Exception):
     """Base of every expected error; ``extensions`` become extra problem members."""
 
-    code: ClassVar[str] = "error"
-    title: ClassVar[str] = "Error"
-    status: ClassVar[int] = 400
+    code: str = "error"
+    title: str = "Error"
+    status: int = 400
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         # True when work done earlier in the request (a lottery draw) must be committed even
@@ -151,31 +151,10 @@ class SeriesRefused(Conflict):
     title = "The series could not be booked"
 
 
-REFUSAL_TITLES = {
-    "invalid_duration": "The booking's times or length do not fit the resource's slots",
-    "invalid_quantity": "The booking's quantity is not allowed",
-    "invalid_unit": "No such unit",
-    "outside_window": "Not open for booking at this time, or not for you",
-    "lead_time": "Too late to book this slot",
-    "horizon": "Too far ahead to book",
-    "not_released": "Not released for booking yet",
-    "closed": "The resource is closed then",
-    "capacity": "Not enough capacity left",
-    "unit_taken": "The requested unit is taken",
-    "quota_exceeded": "Booking quota exceeded",
-    "suspended": "Booking rights suspended",
-    "not_eligible": "Not eligible to book this resource",
-    "cancel_deadline": "Too late to cancel",
-    "check_in_window": "Check-in is not open now",
-    "duplicate_entry": "You already have an entry or waitlist place for this time",
-}
-
-
 class BookingRefused(SchedulerError):
-    """A booking rule refused the request; ``code`` and ``status`` come from the rule."""
+    """A booking rule refused the request. Its code, status and title come from the refusal
+    registry (``scheduler.core.refusals``), its extension members from the refusal's facts."""
 
-    def __init__(self, code: str, status: int, detail: str, **facts: object) -> None:
+    def __init__(self, code: str, status: int, title: str, detail: str, **facts: object) -> None:
         super().__init__(detail, **facts)
-        self.code = code  # type: ignore[misc]
-        self.status = status  # type: ignore[misc]
-        self.title = REFUSAL_TITLES.get(code, "Booking refused")  # type: ignore[misc]
+        self.code, self.status, self.title = code, status, title

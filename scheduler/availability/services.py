@@ -10,7 +10,6 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.availability import schemas
-from scheduler.bookings.repositories import HoldingRepository
 from scheduler.calendar.repositories import CalendarRepository
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.core import availability as core
@@ -18,6 +17,7 @@ from scheduler.core.policy import Policy
 from scheduler.core.release import releases_at
 from scheduler.core.timerange import TimeRange
 from scheduler.db.catalogue import Resource
+from scheduler.ledger.repositories import CapacityLedger
 from scheduler.resources.repositories import ResourceRepository
 from scheduler.resources.services import ResourceService
 from scheduler.timeparams import parse_span
@@ -53,7 +53,7 @@ class AvailabilityService:
         self.windows = WindowRepository(session)
         self.closures = ClosureRepository(session)
         self.calendar = CalendarRepository(session)
-        self.holdings = HoldingRepository(session)
+        self.ledger = CapacityLedger(session)
 
     async def slots(
         self,
@@ -84,7 +84,7 @@ class AvailabilityService:
                 return releases_at(rule, day, zone) - head_start
 
         facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
-        held = await self.holdings.held(resource.id, span.start, span.end)
+        held = await self.ledger.held(resource.id, span.start, span.end)
         return core.compute_slots(facts, windows, calendar, closures, held, span, now, release)
 
     async def for_resource(

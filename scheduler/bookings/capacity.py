@@ -6,13 +6,14 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.bookings.common import pick_unit, slot_starts
-from scheduler.bookings.repositories import HoldingRepository
-from scheduler.core import rules
+from scheduler.bookings.common import slot_starts
+from scheduler.core.booking import choose_unit
+from scheduler.core.refusals import Refusal
+from scheduler.core.rules import Request
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
-from scheduler.errors import BookingRefused
+from scheduler.ledger.repositories import CapacityLedger
 
 
 async def hold_capacity(
@@ -23,23 +24,22 @@ async def hold_capacity(
     starts = slot_starts(booking)
     if any(start not in capacities for start in starts):
         return False
-    holdings = HoldingRepository(session)
+    ledger = CapacityLedger(session)
     savepoint = await session.begin_nested()
-    try:
-        if await holdings.acquire(
-            resource.id, [(s, capacities[s]) for s in starts], booking.quantity
-        ):
-            raise BookingRefused("capacity", 409, "No room left.")
-        if resource.units:
-            request = rules.Request(
-                TimeRange(booking.starts_at, booking.ends_at), booking.quantity, booking.unit
-            )
-            booking.unit = pick_unit(
-                resource, request, await holdings.taken_units(resource.id, starts)
-            )
-            await holdings.hold_unit(resource.id, booking.unit, starts, booking.id)
-    except BookingRefused:
+    if await ledger.take(resource.id, [(s, capacities[s]) for s in starts], booking.quantity):
         await savepoint.rollback()
         return False
+    if resource.units:
+        request = Request(
+            TimeRange(booking.starts_at, booking.ends_at), booking.quantity, booking.unit
+        )
+        try:
+            booking.unit = choose_unit(
+                resource.units, request, await ledger.taken_units(resource.id, starts)
+            )
+        except Refusal:
+            await savepoint.rollback()
+            return False
+        await ledger.hold_unit(resource.id, booking.unit, starts, booking.id)
     await savepoint.commit()
     return True

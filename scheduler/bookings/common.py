@@ -1,4 +1,4 @@
-"""Helpers shared by the booking use cases: views, outbox events, slot arithmetic, units."""
+"""Helpers shared by the booking use cases: views, outbox events, refusals, slot arithmetic."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
-from scheduler.core import rules
+from scheduler.core.lifecycle import Held
+from scheduler.core.refusals import Refusal
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
@@ -30,14 +30,11 @@ def _local(value: Any, zone: ZoneInfo) -> Any:
     return value
 
 
-def refused(
-    refusal: rules.Refusal, zone: ZoneInfo, options: list[TimeRange] | None = None
-) -> BookingRefused:
-    """The problem for a refusal, with instants in ``zone`` and any suggested alternatives."""
-    facts = dict(refusal.facts)
-    if options:
-        facts["alternatives"] = [{"starts_at": o.start, "ends_at": o.end} for o in options]
-    return BookingRefused(refusal.code, refusal.status, refusal.detail, **_local(facts, zone))
+def refused(refusal: Refusal, zone: ZoneInfo) -> BookingRefused:
+    """The problem for a refusal of the core, with its instants in ``zone``."""
+    kind = refusal.kind
+    facts = _local(refusal.fact_values(), zone)
+    return BookingRefused(kind.code, kind.status, kind.title, refusal.detail, **facts)
 
 
 def to_schema(booking: Booking) -> schemas.Booking:
@@ -83,27 +80,12 @@ def slot_starts(booking: Booking) -> list[datetime]:
     return [booking.starts_at + step * index for index in range(count)]
 
 
-def may_see(caller: Principal, booking: Booking, resource: Resource) -> bool:
-    """Holders see their own bookings, partners those on their resources, staff all."""
-    if caller.is_staff or booking.holder_id == caller.sub:
-        return True
-    return caller.role == "partner" and resource.partner_id == caller.partner
-
-
-def pick_unit(resource: Resource, request: rules.Request, taken: set[str]) -> str:
-    """The preferred unit if free (or refused if it must be exactly that one), else the first."""
-    free = [unit for unit in resource.units if unit not in taken]
-    if request.unit is not None and request.unit in free:
-        return request.unit
-    if request.unit is not None and request.unit_exact:
-        raise BookingRefused(
-            "unit_taken",
-            409,
-            f"Unit {request.unit!r} is taken then.",
-            rule="units",
-            unit=request.unit,
-            free_units=free[:20],
-        )
-    if not free:
-        raise BookingRefused("capacity", 409, "No unit is free for all of this time.", rule="units")
-    return free[0]
+def held(booking: Booking, resource: Resource) -> Held:
+    """What the lifecycle rules of the core need to know about ``booking``."""
+    return Held(
+        holder_id=booking.holder_id,
+        partner_id=resource.partner_id,
+        status=booking.status,
+        range=TimeRange(booking.starts_at, booking.ends_at),
+        offer_expires_at=booking.offer_expires_at,
+    )

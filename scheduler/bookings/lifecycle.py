@@ -1,21 +1,27 @@
-"""Changing bookings: approve, reject, cancel, check in; every change leaves a history entry."""
+"""Changing bookings: approve, reject, cancel, accept, check in. Who may do what when is the
+core's (``core.lifecycle``); this module loads, asks, and records: every change leaves a
+history entry and an outbox event, and gives back capacity when it stops holding any."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
-from scheduler.bookings.common import emit_booking_event, may_see, slot_starts
-from scheduler.bookings.repositories import BookingRepository, HoldingRepository
+from scheduler.bookings.common import emit_booking_event, held, refused, slot_starts
+from scheduler.bookings.repositories import BookingRepository
+from scheduler.core import lifecycle as rules
 from scheduler.core.lifecycle import Action, ImpossibleTransition, next_status, releases_capacity
 from scheduler.core.policy import Policy
+from scheduler.core.refusals import Refusal
 from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource
-from scheduler.errors import BookingRefused, Forbidden, InvalidTransition, NotFound
+from scheduler.errors import Forbidden, InvalidTransition, NotFound
+from scheduler.ledger.repositories import CapacityLedger
 from scheduler.versioning import check_version
 
 
@@ -23,14 +29,18 @@ class BookingLifecycle:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.bookings = BookingRepository(session)
-        self.holdings = HoldingRepository(session)
+        self.ledger = CapacityLedger(session)
 
     async def _load(
         self, booking_id: str, caller: Principal, if_match: str | None
     ) -> tuple[Booking, Resource]:
         booking = await self.bookings.get_for_update(booking_id)
         resource = await self.session.get(Resource, booking.resource_id) if booking else None
-        if booking is None or resource is None or not may_see(caller, booking, resource):
+        if (
+            booking is None
+            or resource is None
+            or not rules.may_see(caller, held(booking, resource))
+        ):
             raise NotFound(f"No booking {booking_id!r}.")
         check_version(booking.version, if_match)
         return booking, resource
@@ -47,7 +57,7 @@ class BookingLifecycle:
                 str(exc), current_status=before, allowed_from=exc.allowed
             ) from exc
         if releases_capacity(before, after):
-            await self.holdings.release(
+            await self.ledger.give_back(
                 booking.resource_id, slot_starts(booking), booking.quantity, booking.id
             )
         booking.status = after
@@ -79,13 +89,7 @@ class BookingLifecycle:
     ) -> Booking:
         """Approve or reject a pending booking (staff; the owning partner if policy allows)."""
         booking, resource = await self._load(booking_id, caller, if_match)
-        policy = msgspec.convert(resource.policy, Policy)
-        partner_allowed = (
-            caller.role == "partner"
-            and caller.partner == resource.partner_id
-            and policy.partner_may_approve
-        )
-        if not (caller.is_staff or partner_allowed):
+        if not rules.may_decide(caller, held(booking, resource), _policy(resource)):
             raise Forbidden(
                 "Only staff (or the resource's partner, where its policy allows) decide bookings."
             )
@@ -102,18 +106,7 @@ class BookingLifecycle:
     ) -> Booking:
         """The holder cancels before the policy's deadline; staff and the partner at any time."""
         booking, resource = await self._load(booking_id, caller, if_match)
-        if not (caller.is_staff or caller.role == "partner"):
-            policy = msgspec.convert(resource.policy, Policy)
-            deadline = booking.starts_at - timedelta(minutes=policy.cancel_deadline_minutes)
-            if now > deadline and booking.status in ("confirmed", "pending"):
-                raise BookingRefused(
-                    "cancel_deadline",
-                    409,
-                    f"Cancel at least {policy.cancel_deadline_minutes} minutes before the start.",
-                    rule="policy.cancel_deadline_minutes",
-                    limit=policy.cancel_deadline_minutes,
-                    deadline=deadline.astimezone(ZoneInfo(resource.timezone)),
-                )
+        _refuse_if(rules.check_cancel, caller, booking, resource, now)
         return await self.transition(booking, "cancel", caller.sub, now, reason)
 
     async def accept(
@@ -121,41 +114,41 @@ class BookingLifecycle:
     ) -> Booking:
         """The holder takes up a waitlist offer before it lapses (it already holds capacity)."""
         booking, resource = await self._load(booking_id, caller, if_match)
-        if booking.holder_id != caller.sub and not caller.is_staff:
+        state = held(booking, resource)
+        if not rules.may_accept(caller, state):
             raise Forbidden("Only the holder (or staff) may accept an offer.")
-        if (
-            booking.status == "offered"
-            and booking.offer_expires_at
-            and now >= booking.offer_expires_at
-        ):
+        if rules.offer_lapsed(state, now):
             raise InvalidTransition(
                 "The offer has lapsed.", current_status="lapsed", allowed_from=["offered"]
             )
-        policy = msgspec.convert(resource.policy, Policy)
-        action: Action = "accept_for_approval" if policy.approval == "staff" else "accept"
+        action: Action = (
+            "accept_for_approval" if _policy(resource).approval == "staff" else "accept"
+        )
         booking.offer_expires_at = None
         return await self.transition(booking, action, caller.sub, now)
 
     async def check_in(
         self, booking_id: str, caller: Principal, if_match: str | None, now: datetime
     ) -> Booking:
-        """The holder checks in from ``check_in_opens_minutes`` before the start until
-        ``check_in_closes_minutes`` after it; the partner and staff until the end."""
+        """Check in at the gate, inside the window ``core.lifecycle.check_in_window`` gives."""
         booking, resource = await self._load(booking_id, caller, if_match)
-        policy = msgspec.convert(resource.policy, Policy)
-        opens = booking.starts_at - timedelta(minutes=policy.check_in_opens_minutes)
-        closes = (
-            booking.ends_at
-            if caller.role != "resident"
-            else booking.starts_at + timedelta(minutes=policy.check_in_closes_minutes)
-        )
-        if booking.status == "confirmed" and not opens <= now <= closes:
-            raise BookingRefused(
-                "check_in_window",
-                409,
-                "Check-in is not open now.",
-                rule="policy.check_in_opens_minutes",
-                opens_at=opens.astimezone(ZoneInfo(resource.timezone)),
-                closes_at=closes.astimezone(ZoneInfo(resource.timezone)),
-            )
+        _refuse_if(rules.check_check_in, caller, booking, resource, now)
         return await self.transition(booking, "check_in", caller.sub, now)
+
+
+def _policy(resource: Resource) -> Policy:
+    return msgspec.convert(resource.policy, Policy)
+
+
+def _refuse_if(
+    check: Callable[[Principal, rules.Held, Policy, datetime], None],
+    caller: Principal,
+    booking: Booking,
+    resource: Resource,
+    now: datetime,
+) -> None:
+    """Run a lifecycle rule of the core, turning its refusal into the service's problem."""
+    try:
+        check(caller, held(booking, resource), _policy(resource), now)
+    except Refusal as refusal:
+        raise refused(refusal, ZoneInfo(resource.timezone)) from None

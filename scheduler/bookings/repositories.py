@@ -1,15 +1,15 @@
-"""Every query about bookings, their history and the capacity ledger."""
+"""Every query about bookings, their history and lottery draws (capacity: ``scheduler.ledger``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.core.timerange import TimeRange
-from scheduler.db.bookings import ACTIVE, Booking, BookingEvent, SlotHolding, UnitHolding
+from scheduler.db.bookings import ACTIVE, Booking, BookingEvent, Draw
 from scheduler.db.catalogue import Partner, Resource, User
 from scheduler.db.statements import dialect_of, insert_ignoring_conflicts
 
@@ -67,23 +67,6 @@ class BookingRepository:
         )
         return (await self.session.scalars(query.limit(1))).first() is not None
 
-    async def active_overlapping(
-        self, resource_id: str, start: datetime, end: datetime
-    ) -> list[Booking]:
-        query = select(Booking).where(
-            Booking.resource_id == resource_id,
-            Booking.status.in_(ACTIVE),
-            Booking.starts_at < end,
-            Booking.ends_at > start,
-        )
-        return list(await self.session.scalars(query.order_by(Booking.starts_at, Booking.id)))
-
-    async def has_active_after(self, resource_id: str, moment: datetime) -> bool:
-        query = select(Booking.id).where(
-            Booking.resource_id == resource_id, Booking.status.in_(ACTIVE), Booking.ends_at > moment
-        )
-        return (await self.session.scalars(query.limit(1))).first() is not None
-
     def listing(
         self,
         *,
@@ -122,93 +105,66 @@ class BookingRepository:
         return list(rows), int(total or 0)
 
 
-class HoldingRepository:
-    """The capacity ledger: the only place where capacity is taken and given back."""
+class DrawRepository:
+    """Queries of the lottery draws as they are made (the public record: ``release``)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def held(self, resource_id: str, start: datetime, end: datetime) -> dict[datetime, int]:
-        query = select(SlotHolding.slot_start, SlotHolding.held).where(
-            SlotHolding.resource_id == resource_id,
-            SlotHolding.slot_start >= start,
-            SlotHolding.slot_start < end,
-            SlotHolding.held > 0,
-        )
-        return {row.slot_start: row.held for row in await self.session.execute(query)}
+    async def claim(
+        self, draw_id: str, resource_id: str, release_at: datetime, now: datetime, seed: str
+    ) -> bool:
+        """Insert the draw row; False if this release was already drawn. The unique key
+        (resource, release instant) makes each draw happen exactly once, whichever replica
+        or request gets there first; a concurrent claim waits for the first to commit."""
+        row = {
+            "id": draw_id,
+            "resource_id": resource_id,
+            "release_at": release_at,
+            "drawn_at": now,
+            "seed": seed,
+            "entries": [],
+            "winners": [],
+        }
+        return await insert_ignoring_conflicts(self.session, Draw.__table__, [row]) == 1  # type: ignore[arg-type]
 
-    async def acquire(
-        self, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int
-    ) -> list[datetime]:
-        """Take ``quantity`` in every ``(slot_start, capacity)``, or in none of them; returns the
-        slot starts that had no room. The conditional UPDATE row-locks the ledger rows (in
-        slot order, so overlapping bookings queue instead of deadlocking) and only increments
-        rows with room; on a partial failure the increments made are given back."""
-        await insert_ignoring_conflicts(
-            self.session,
-            SlotHolding.__table__,  # type: ignore[arg-type]
-            [
-                {"resource_id": resource_id, "slot_start": start, "held": 0, "capacity": cap}
-                for start, cap in slots
-            ],
-        )
-        if len(slots) > 1 and dialect_of(self.session) == "postgresql":
-            await self.session.execute(
-                select(SlotHolding.slot_start)
-                .where(
-                    SlotHolding.resource_id == resource_id,
-                    SlotHolding.slot_start.in_([s for s, _ in slots]),
-                )
-                .order_by(SlotHolding.slot_start)
-                .with_for_update()
-            )
-        granted: set[datetime] = set()
-        by_capacity: dict[int, list[datetime]] = {}
-        for start, capacity in slots:
-            by_capacity.setdefault(capacity, []).append(start)
-        for capacity, starts in sorted(by_capacity.items()):
-            statement = (
-                update(SlotHolding)
-                .where(
-                    SlotHolding.resource_id == resource_id,
-                    SlotHolding.slot_start.in_(starts),
-                    SlotHolding.held + quantity <= capacity,
-                )
-                .values(held=SlotHolding.held + quantity, capacity=capacity)
-                .returning(SlotHolding.slot_start)
-                .execution_options(synchronize_session=False)
-            )
-            granted.update(await self.session.scalars(statement))
-        missing = [start for start, _ in slots if start not in granted]
-        if missing and granted:
-            await self._give_back(resource_id, list(granted), quantity)
-        return missing
-
-    async def release(
-        self, resource_id: str, starts: Sequence[datetime], quantity: int, booking_id: str
-    ) -> None:
-        await self._give_back(resource_id, starts, quantity)
-        await self.session.execute(delete(UnitHolding).where(UnitHolding.booking_id == booking_id))
-
-    async def _give_back(self, resource_id: str, starts: Sequence[datetime], quantity: int) -> None:
+    async def record(self, draw_id: str, entries: list[str], winners: list[str]) -> None:
         await self.session.execute(
-            update(SlotHolding)
-            .where(SlotHolding.resource_id == resource_id, SlotHolding.slot_start.in_(starts))
-            .values(held=SlotHolding.held - quantity)
+            update(Draw)
+            .where(Draw.id == draw_id)
+            .values(entries=entries, winners=winners)
             .execution_options(synchronize_session=False)
         )
 
-    async def taken_units(self, resource_id: str, starts: Sequence[datetime]) -> set[str]:
-        query = select(UnitHolding.unit).where(
-            UnitHolding.resource_id == resource_id, UnitHolding.slot_start.in_(starts)
+    async def due(
+        self, now: datetime, resource_id: str | None = None
+    ) -> list[tuple[str, datetime]]:
+        """(resource, release instant) pairs with undrawn entries whose release has come."""
+        query = select(Booking.resource_id, Booking.draw_at).where(
+            Booking.status == "entered", Booking.draw_at.is_not(None), Booking.draw_at <= now
         )
-        return set(await self.session.scalars(query))
+        if resource_id is not None:
+            query = query.where(Booking.resource_id == resource_id)
+        rows = await self.session.execute(query.distinct().order_by(Booking.draw_at))
+        return [(row[0], row[1]) for row in rows if row[1] is not None]
 
-    async def hold_unit(
-        self, resource_id: str, unit: str, starts: Sequence[datetime], booking_id: str
-    ) -> None:
-        self.session.add_all(
-            UnitHolding(resource_id=resource_id, unit=unit, slot_start=start, booking_id=booking_id)
-            for start in starts
+    async def entries(self, resource_id: str, release_at: datetime) -> list[Booking]:
+        query = (
+            select(Booking)
+            .where(
+                Booking.resource_id == resource_id,
+                Booking.status == "entered",
+                Booking.draw_at == release_at,
+            )
+            .order_by(Booking.id)
+            .with_for_update()
         )
-        await self.session.flush()
+        return list(await self.session.scalars(query))
+
+    async def upcoming(self, now: datetime, until: datetime) -> list[tuple[str, datetime]]:
+        """(resource, release instant) pairs with entries waiting for a draw before ``until``."""
+        query = select(Booking.resource_id, Booking.draw_at).where(
+            Booking.status == "entered", Booking.draw_at > now, Booking.draw_at <= until
+        )
+        rows = await self.session.execute(query.distinct())
+        return [(row[0], row[1]) for row in rows if row[1] is not None]

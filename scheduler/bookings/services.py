@@ -1,15 +1,17 @@
-"""Making bookings: check every rule in the core, then take capacity in the database.
+"""Making bookings: load the facts, let the core decide, then write what it decided.
 
-A request becomes one of three things: a booking holding capacity (first come, first
-served), a lottery entry (before a lottery release; drawn at the release instant), or a
-waitlist place (when full and the client asked for it).
+Every rule and their order live in ``scheduler.core.booking.decide``. This module only loads
+what that decision needs (the resource and its policy, the holder, the slots around the
+request, the holder's usage when a quota applies), takes capacity in the ledger, and records
+the booking, its history entry and its outbox event. A request becomes a booking holding
+capacity (first come, first served), a lottery entry (before a lottery release; drawn at the
+release instant), or a waitlist place (when full and the client asked for it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -18,47 +20,43 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.tokens import Principal
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings import schemas
-from scheduler.bookings.common import emit_booking_event, may_see, pick_unit, refused
-from scheduler.bookings.repositories import BookingRepository, HoldingRepository
-from scheduler.core import rules
-from scheduler.core.availability import Slot
+from scheduler.bookings.common import emit_booking_event, held, refused
+from scheduler.bookings.draws import DrawService
+from scheduler.bookings.repositories import BookingRepository
+from scheduler.core import booking as core
+from scheduler.core.lifecycle import manages, may_see
 from scheduler.core.policy import Policy
+from scheduler.core.refusals import Refusal
 from scheduler.core.release import head_start
+from scheduler.core.rules import Booker, Request, Usage
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource, User
-from scheduler.errors import BookingRefused, Forbidden, NotFound, SchedulerError, ValidationFailed
+from scheduler.errors import Forbidden, NotFound, SchedulerError, ValidationFailed
 from scheduler.ids import new_id
-from scheduler.release.services import DrawService
+from scheduler.ledger.repositories import CapacityLedger
 from scheduler.resources.services import ResourceService
 from scheduler.users.repositories import UserRepository
 
 ALTERNATIVES_SPAN = timedelta(days=2)
-Mode = Literal["book", "enter", "waitlist"]
 
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """A request that passed every rule, and what it will become."""
+    """A request that passed every rule, and what the core decided it becomes."""
 
     resource: Resource
     holder: User
     policy: Policy
-    request: rules.Request
-    covering: list[Slot]
-    mode: Mode
-    draw_at: datetime | None = None
-
-    @property
-    def starts(self) -> list[datetime]:
-        return [slot.range.start for slot in self.covering]
+    request: Request
+    decision: core.Decision
 
 
 class BookingService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.bookings = BookingRepository(session)
-        self.holdings = HoldingRepository(session)
+        self.ledger = CapacityLedger(session)
         self.resources = ResourceService(session)
         self.availability = AvailabilityService(session)
         self.users = UserRepository(session)
@@ -71,18 +69,16 @@ class BookingService:
             user = await self.users.get(caller.sub)
             assert user is not None, "callers are provisioned before services run"
             return user
-        if not (
-            caller.is_staff or (caller.role == "partner" and caller.partner == resource.partner_id)
-        ):
+        if not manages(caller, resource.partner_id):
             raise Forbidden(
                 "Only staff, or the resource's partner, may book on behalf of a resident."
             )
         proxy = data.on_behalf_of
         return await self.users.ensure_resident(proxy.sub, proxy.name, proxy.community, now)
 
-    async def _usage(
-        self, resource: Resource, holder: User, request: rules.Request, zone: ZoneInfo
-    ) -> rules.Usage:
+    async def _usage(self, resource: Resource, holder: User, request: Request) -> Usage:
+        """The holder's bookings that the quotas count, in the request's local week and day."""
+        zone = ZoneInfo(resource.timezone)
         day_start = request.range.start.astimezone(zone).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
@@ -93,106 +89,79 @@ class BookingService:
         day = TimeRange(day_start, day_start + timedelta(days=1))
         overlaps = (day.intersect(TimeRange(b.starts_at, b.ends_at)) for b in week)
         minutes = sum(int(o.duration / timedelta(minutes=1)) for o in overlaps if o)
-        return rules.Usage(active_in_week=len(week), minutes_in_day=minutes)
+        return Usage(active_in_week=len(week), minutes_in_day=minutes)
+
+    async def _facts(
+        self,
+        resource: Resource,
+        holder: User,
+        policy: Policy,
+        request: Request,
+        booker: Booker,
+        wants_waitlist: bool,
+        now: datetime,
+    ) -> core.BookingFacts:
+        """Load what ``core.decide`` needs, and only that: usage when a quota applies, entries
+        and waitlist places when the request could become one."""
+        waits = core.may_wait(policy, wants_waitlist)
+        if core.needs_usage(policy) or waits:
+            # Quotas and one-entry-per-slot read the holder's bookings: serialize that person.
+            await self.bookings.lock_holder(holder.id)
+        early = head_start(policy.release, booker.tags)
+        granule = timedelta(minutes=policy.granularity_minutes)
+        span = TimeRange(request.range.start - granule, request.range.end)
+        return core.BookingFacts(
+            request=request,
+            policy=policy,
+            units=resource.units,
+            booker=booker,
+            slots=await self.availability.slots(resource, span, now, early),
+            now=now,
+            head_start=early,
+            wants_waitlist=wants_waitlist,
+            usage=await self._usage(resource, holder, request)
+            if core.needs_usage(policy)
+            else Usage(),
+            already_waiting=waits
+            and await self.bookings.holder_waiting(resource.id, holder.id, request.range),
+        )
 
     async def check(self, data: schemas.BookingCreate, caller: Principal, now: datetime) -> Checked:
-        """Every rule, in order; what the request will become if it may be made."""
+        """The core's decision on the request, or the refusal it gave (with alternatives)."""
         if data.ends_at <= data.starts_at:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
         resource, _ = await self.resources.get(data.resource_id)
         holder = await self.holder_for(caller, data, resource, now)
         policy = msgspec.convert(resource.policy, Policy)
-        has_quota = (
-            policy.max_active_bookings_per_week is not None
-            or policy.max_minutes_per_day is not None
-        )
-        if has_quota or policy.allocation == "lottery" or data.waitlist:
-            # Quotas and one-entry-per-slot read the holder's bookings: serialize that person.
-            await self.bookings.lock_holder(holder.id)
-        request = rules.Request(
+        request = Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
         tags = tuple(set(holder.tags) | (set(caller.tags) if holder.id == caller.sub else set()))
-        booker = rules.Booker(
-            holder.id, holder.role, holder.community, tags, holder.suspended_until
-        )
+        booker = Booker(holder.id, holder.role, holder.community, tags, holder.suspended_until)
         try:
-            covering, mode, draw_at = await self._check_rules(
-                resource, holder, policy, request, booker, data.waitlist, now
-            )
-        except rules.Refusal as refusal:
-            raise await self._explained(refusal, resource, request, booker, now) from None
-        return Checked(resource, holder, policy, request, covering, mode, draw_at)
-
-    async def _check_rules(
-        self,
-        resource: Resource,
-        holder: User,
-        policy: Policy,
-        request: rules.Request,
-        booker: rules.Booker,
-        waitlist: bool,
-        now: datetime,
-    ) -> tuple[list[Slot], Mode, datetime | None]:
-        rules.check_shape(request, policy, resource.units)
-        rules.check_person(booker, policy, now)
-        rules.check_timing(request, policy, now)
-        granule = timedelta(minutes=policy.granularity_minutes)
-        span = TimeRange(request.range.start - granule, request.range.end)
-        early = head_start(policy.release, booker.tags)
-        covering = rules.covering_slots(
-            request, await self.availability.slots(resource, span, now, early)
-        )
-        mode: Mode = "book"
-        try:
-            rules.check_slots(request, covering, booker)
-        except rules.Refusal as refusal:
-            if refusal.code == "not_released" and policy.allocation == "lottery":
-                rules.check_slots(request, covering, booker, release=False, capacity=False)
-                mode = "enter"
-            elif refusal.code == "capacity" and waitlist:
-                rules.check_slots(request, covering, booker, capacity=False)
-                mode = "waitlist"
-            else:
-                raise
-        if (
-            policy.max_active_bookings_per_week is not None
-            or policy.max_minutes_per_day is not None
-        ):
-            usage = await self._usage(resource, holder, request, ZoneInfo(resource.timezone))
-            rules.check_quota(request, policy, usage)
-        if mode != "book" and await self.bookings.holder_waiting(
-            resource.id, holder.id, request.range
-        ):
-            raise rules.Refusal(
-                "duplicate_entry",
-                409,
-                "You already have an entry or waitlist place for this time.",
-                {"rule": "one_entry_per_slot"},
-            )
-        # Entries are drawn at the general release, whatever head start their holder has.
-        releases = [slot.releases_at + early for slot in covering if slot.releases_at]
-        return covering, mode, min(releases) if mode == "enter" and releases else None
+            # Refuse what needs no loaded state before loading anything.
+            core.screen(request, policy, resource.units, booker, now)
+            facts = await self._facts(resource, holder, policy, request, booker, data.waitlist, now)
+            decision = core.decide(facts)
+        except Refusal as refusal:
+            raise await self._explained(refusal, resource, policy, request, booker, now) from None
+        return Checked(resource, holder, policy, request, decision)
 
     async def _explained(
         self,
-        refusal: rules.Refusal,
+        refusal: Refusal,
         resource: Resource,
-        request: rules.Request,
-        booker: rules.Booker,
+        policy: Policy,
+        request: Request,
+        booker: Booker,
         now: datetime,
-    ) -> BookingRefused:
-        if refusal.status != 409 or refusal.code in ("quota_exceeded", "duplicate_entry"):
-            return refused(refusal, ZoneInfo(resource.timezone))
-        around = TimeRange(
-            max(now, request.range.start - ALTERNATIVES_SPAN), request.range.end + ALTERNATIVES_SPAN
-        )
-        if around.start >= around.end:
-            return refused(refusal, ZoneInfo(resource.timezone))
-        policy = msgspec.convert(resource.policy, Policy)
-        slots = await self.availability.slots(resource, around, now)
-        options = rules.suggest_alternatives(request, booker, slots, policy, now)
-        return refused(refusal, ZoneInfo(resource.timezone), options)
+    ) -> SchedulerError:
+        """The refusal as a problem, with nearby bookable times where its kind suggests some."""
+        span = core.alternatives_span(request, now, ALTERNATIVES_SPAN)
+        if refusal.kind.alternatives and span is not None:
+            slots = await self.availability.slots(resource, span, now)
+            refusal = core.alternatives(refusal, request, booker, slots, policy, now)
+        return refused(refusal, ZoneInfo(resource.timezone))
 
     async def preview(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime
@@ -211,15 +180,11 @@ class BookingService:
         await self._draw_due(data.resource_id, now)
         checked = await self.check(data, caller, now)
         unit = None
-        if checked.resource.units and checked.mode == "book":
-            unit = pick_unit(
-                checked.resource,
-                checked.request,
-                await self.holdings.taken_units(checked.resource.id, checked.starts),
-            )
+        if checked.resource.units and checked.decision.mode == "book":
+            unit = await self._unit(checked)
         return schemas.BookingPreview(
             dry_run=True,
-            would_be_status=self._initial_status(checked),
+            would_be_status=checked.decision.status,
             resource_id=checked.resource.id,
             starts_at=checked.request.range.start,
             ends_at=checked.request.range.end,
@@ -228,13 +193,12 @@ class BookingService:
             holder=schemas.Holder(sub=checked.holder.id, name=checked.holder.name),
         )
 
-    @staticmethod
-    def _initial_status(checked: Checked) -> schemas.InitialStatus:
-        if checked.mode == "enter":
-            return "entered"
-        if checked.mode == "waitlist":
-            return "waitlisted"
-        return "pending" if checked.policy.approval == "staff" else "confirmed"
+    async def _unit(self, checked: Checked) -> str:
+        taken = await self.ledger.taken_units(checked.resource.id, checked.decision.starts)
+        try:
+            return core.choose_unit(checked.resource.units, checked.request, taken)
+        except Refusal as refusal:
+            raise refused(refusal, ZoneInfo(checked.resource.timezone)) from None
 
     async def create(
         self,
@@ -266,31 +230,31 @@ class BookingService:
             return 0
         return await DrawService(self.session).run_due(now, resource_id)
 
+    async def _take_capacity(self, checked: Checked, wants_waitlist: bool) -> Checked:
+        """Take the decided capacity in the ledger, which has the last word: a slot found full
+        now (a concurrent booking won) makes the request a waitlist place or a refusal."""
+        decision, resource = checked.decision, checked.resource
+        slots = [(slot.range.start, slot.capacity) for slot in decision.covering]
+        full = await self.ledger.take(resource.id, slots, checked.request.quantity)
+        if not full:
+            return checked
+        try:
+            after = core.on_ledger_full(decision, checked.request, full, wants_waitlist)
+        except Refusal as refusal:
+            raise refused(refusal, ZoneInfo(resource.timezone)) from None
+        return replace(checked, decision=after)
+
     async def _create(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime, series_id: str | None
     ) -> Booking:
         checked = await self.check(data, caller, now)
-        resource, request = checked.resource, checked.request
-        unit = request.unit if checked.mode != "book" else None
-        if checked.mode == "book":
-            slots = [(slot.range.start, slot.capacity) for slot in checked.covering]
-            full = await self.holdings.acquire(resource.id, slots, request.quantity)
-            if full and data.waitlist:
-                checked = replace(checked, mode="waitlist")
-            elif full:
-                raise BookingRefused(
-                    "capacity",
-                    409,
-                    "Not enough places left.",
-                    rule="capacity",
-                    requested=request.quantity,
-                    full_slots=[{"starts_at": start} for start in full],
-                )
-        if checked.mode == "book" and resource.units:
-            unit = pick_unit(
-                resource, request, await self.holdings.taken_units(resource.id, checked.starts)
-            )
-        status = self._initial_status(checked)
+        if checked.decision.mode == "book":
+            checked = await self._take_capacity(checked, data.waitlist)
+        resource, request, decision = checked.resource, checked.request, checked.decision
+        books = decision.mode == "book"
+        unit = request.unit  # an entry or a waitlist place keeps the preferred unit
+        if books:
+            unit = await self._unit(checked) if resource.units else None
         booking = Booking(
             id=new_id("bkg"),
             resource_id=resource.id,
@@ -302,18 +266,18 @@ class BookingService:
             granularity_minutes=checked.policy.granularity_minutes,
             quantity=request.quantity,
             unit=unit,
-            status=status,
+            status=decision.status,
             note=data.note,
             series_id=series_id,
-            draw_at=checked.draw_at,
+            draw_at=decision.draw_at,
             version=1,
             created_at=now,
             updated_at=now,
         )
         self.bookings.add(booking)
         await self.session.flush()
-        if unit is not None and checked.mode == "book":
-            await self.holdings.hold_unit(resource.id, unit, checked.starts, booking.id)
+        if books and unit is not None:
+            await self.ledger.hold_unit(resource.id, unit, decision.starts, booking.id)
         reason = "booked on behalf of the holder" if caller.sub != checked.holder.id else None
         self.bookings.record(
             BookingEvent(
@@ -321,7 +285,7 @@ class BookingService:
                 at=now,
                 actor=caller.sub,
                 from_status=None,
-                to_status=status,
+                to_status=decision.status,
                 reason=reason,
             )
         )
@@ -333,6 +297,6 @@ class BookingService:
         """The booking if ``caller`` may see it; otherwise 404, never 403 (no probing)."""
         booking = await self.bookings.get(booking_id)
         resource = await self.session.get(Resource, booking.resource_id) if booking else None
-        if booking is None or resource is None or not may_see(caller, booking, resource):
+        if booking is None or resource is None or not may_see(caller, held(booking, resource)):
             raise NotFound(f"No booking {booking_id!r}.")
         return booking

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.db.bookings import ACTIVE, Booking
 from scheduler.db.schedule import Closure
 
 
@@ -34,3 +35,15 @@ class ClosureRepository:
 
     async def delete(self, closure: Closure) -> None:
         await self.session.delete(closure)
+
+    async def bookings_affected(
+        self, resource_id: str, start: datetime, end: datetime
+    ) -> list[Booking]:
+        """Active bookings of the resource overlapping ``[start, end)``: what a closure hits."""
+        query = select(Booking).where(
+            Booking.resource_id == resource_id,
+            Booking.status.in_(ACTIVE),
+            Booking.starts_at < end,
+            Booking.ends_at > start,
+        )
+        return list(await self.session.scalars(query.order_by(Booking.starts_at, Booking.id)))

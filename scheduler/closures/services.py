@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
-from scheduler.bookings.repositories import BookingRepository
 from scheduler.closures import schemas
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.db.bookings import Booking
@@ -47,7 +46,7 @@ class ClosureService:
         )
         self.closures.add(closure)
         await self.session.flush()
-        affected = await BookingRepository(self.session).active_overlapping(
+        affected = await self.closures.bookings_affected(
             resource_id, closure.starts_at, closure.ends_at
         )
         return closure, affected

@@ -1,4 +1,5 @@
-"""The booking state machine (see docs/bookings.md for the diagram).
+"""The booking state machine (see docs/bookings.md for the diagram), and who may move a
+booking along it when: approval, cancel deadlines, check-in windows, offers.
 
 ``pending`` awaits approval and ``offered`` is a time-limited hold: both hold capacity, as do
 ``confirmed`` and ``checked_in``. Every other state holds nothing.
@@ -6,7 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol, get_args
+
+from scheduler.core import refusals as kinds
+from scheduler.core.policy import Policy
+from scheduler.core.refusals import Refusal, TimingFacts
+from scheduler.core.timerange import TimeRange
 
 BookingStatus = Literal[
     "pending",
@@ -91,3 +99,100 @@ def releases_capacity(before: str, after: str) -> bool:
 def takes_capacity(before: str, after: str) -> bool:
     """Entries that win and waitlisted bookings that are offered start holding capacity."""
     return before not in ACTIVE and after in ACTIVE
+
+
+class Actor(Protocol):
+    """Who acts on a booking (``auth.Principal`` is one)."""
+
+    @property
+    def sub(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def partner(self) -> str | None: ...
+    @property
+    def is_staff(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What the lifecycle rules need to know about one booking."""
+
+    holder_id: str
+    partner_id: str
+    status: str
+    range: TimeRange
+    offer_expires_at: datetime | None = None
+
+
+def manages(actor: Actor, partner_id: str) -> bool:
+    """Staff manage everything; a partner manages its own resources' bookings."""
+    return actor.is_staff or (actor.role == "partner" and actor.partner == partner_id)
+
+
+def may_see(actor: Actor, booking: Held) -> bool:
+    """Holders see their own bookings, partners those on their resources, staff all."""
+    return booking.holder_id == actor.sub or manages(actor, booking.partner_id)
+
+
+def may_decide(actor: Actor, booking: Held, policy: Policy) -> bool:
+    """Staff approve and reject; the resource's partner too where its policy allows."""
+    if actor.is_staff:
+        return True
+    return manages(actor, booking.partner_id) and policy.partner_may_approve
+
+
+def may_accept(actor: Actor, booking: Held) -> bool:
+    """The holder takes up their own offer; staff may do it for them."""
+    return booking.holder_id == actor.sub or actor.is_staff
+
+
+def offer_lapsed(booking: Held, now: datetime) -> bool:
+    return (
+        booking.status == "offered"
+        and booking.offer_expires_at is not None
+        and now >= booking.offer_expires_at
+    )
+
+
+def cancel_deadline(booking: Held, policy: Policy) -> datetime:
+    return booking.range.start - timedelta(minutes=policy.cancel_deadline_minutes)
+
+
+def check_cancel(actor: Actor, booking: Held, policy: Policy, now: datetime) -> None:
+    """The holder cancels a pending or confirmed booking until the policy's deadline; those
+    who manage the resource cancel at any time."""
+    if manages(actor, booking.partner_id) or booking.status not in ("confirmed", "pending"):
+        return
+    deadline = cancel_deadline(booking, policy)
+    if now > deadline:
+        raise Refusal(
+            kinds.CANCEL_DEADLINE,
+            f"Cancel at least {policy.cancel_deadline_minutes} minutes before the start.",
+            TimingFacts(
+                rule="policy.cancel_deadline_minutes",
+                limit=policy.cancel_deadline_minutes,
+                deadline=deadline,
+            ),
+        )
+
+
+def check_in_window(actor: Actor, booking: Held, policy: Policy) -> tuple[datetime, datetime]:
+    """When ``actor`` may check ``booking`` in, both ends included: from
+    ``check_in_opens_minutes`` before the start; the holder until ``check_in_closes_minutes``
+    after it, those who manage the resource until its end."""
+    opens = booking.range.start - timedelta(minutes=policy.check_in_opens_minutes)
+    if manages(actor, booking.partner_id):
+        return opens, booking.range.end
+    return opens, booking.range.start + timedelta(minutes=policy.check_in_closes_minutes)
+
+
+def check_check_in(actor: Actor, booking: Held, policy: Policy, now: datetime) -> None:
+    """A confirmed booking is checked in inside its check-in window."""
+    opens, closes = check_in_window(actor, booking, policy)
+    if booking.status == "confirmed" and not opens <= now <= closes:
+        raise Refusal(
+            kinds.CHECK_IN_WINDOW,
+            "Check-in is not open now.",
+            TimingFacts(rule="policy.check_in_opens_minutes", opens_at=opens, closes_at=closes),
+        )

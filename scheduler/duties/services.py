@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings.capacity import hold_capacity
 from scheduler.bookings.common import emit_booking_event
+from scheduler.bookings.draws import DrawService
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.core.policy import Policy
 from scheduler.core.timerange import TimeRange
@@ -19,7 +20,6 @@ from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource, User
 from scheduler.duties.repositories import DutyRepository
 from scheduler.idempotency.repositories import IdempotencyRepository
-from scheduler.release.services import DrawService
 
 SYSTEM = "system:jobs"
 SHORTEST_PENDING_EXPIRY = timedelta(minutes=5)

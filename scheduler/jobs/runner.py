@@ -20,11 +20,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from scheduler.bookings.repositories import DrawRepository
 from scheduler.clock import Clock
 from scheduler.db.jobs import JOBS_TABLE
 from scheduler.jobs import tasks
 from scheduler.jobs.leader import Leadership, leadership_for
-from scheduler.release.repositories import DrawRepository
 from scheduler.settings import Settings
 
 log = structlog.get_logger("scheduler.jobs")

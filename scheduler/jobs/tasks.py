@@ -13,9 +13,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler import metrics
+from scheduler.bookings.draws import DrawService
 from scheduler.clock import Clock
 from scheduler.duties.services import DUTIES, DutyService
-from scheduler.release.services import DrawService
 
 log = structlog.get_logger("scheduler.jobs")
 

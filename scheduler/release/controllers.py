@@ -9,8 +9,7 @@ from litestar.params import FromPath
 from scheduler.dependencies import Caller, DbSession
 from scheduler.openapi import problems
 from scheduler.release import schemas
-from scheduler.release.services import DrawService
-from scheduler.resources.services import ResourceService
+from scheduler.release.services import DrawRecords
 from scheduler.schemas import Limit, Offset
 
 
@@ -32,11 +31,8 @@ class DrawController(Controller):
         offset: Offset = 0,
     ) -> list[schemas.Draw]:
         """The resource's lottery draws, newest release first."""
-        await ResourceService(db_session).get(resource_id)
-        return [
-            _out(d)
-            for d in await DrawService(db_session).draws.for_resource(resource_id, limit, offset)
-        ]
+        draws = await DrawRecords(db_session).for_resource(resource_id, limit, offset)
+        return [_out(draw) for draw in draws]
 
     @get("/{draw_id:str}", operation_id="getDraw", responses=problems(404))
     async def get_draw(
@@ -47,4 +43,4 @@ class DrawController(Controller):
         principal: Caller,
     ) -> schemas.Draw:
         """One draw: its time, seed, entries and winners, enough to replay it."""
-        return _out(await DrawService(db_session).get(resource_id, draw_id))
+        return _out(await DrawRecords(db_session).get(resource_id, draw_id))

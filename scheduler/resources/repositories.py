@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.db.bookings import ACTIVE, Booking
 from scheduler.db.catalogue import Partner, Resource
 
 
@@ -51,3 +54,10 @@ class ResourceRepository:
 
     def add(self, resource: Resource) -> None:
         self.session.add(resource)
+
+    async def has_active_bookings_after(self, resource_id: str, moment: datetime) -> bool:
+        """Whether an active booking of the resource ends after ``moment`` (it cannot go)."""
+        query = select(Booking.id).where(
+            Booking.resource_id == resource_id, Booking.status.in_(ACTIVE), Booking.ends_at > moment
+        )
+        return (await self.session.scalars(query.limit(1))).first() is not None

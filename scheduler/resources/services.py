@@ -9,7 +9,6 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
-from scheduler.bookings.repositories import BookingRepository
 from scheduler.core.policy import Policy, policy_errors
 from scheduler.core.resources import capacity_errors, is_known_timezone, resolved_capacity
 from scheduler.db.catalogue import Resource
@@ -156,7 +155,7 @@ class ResourceService:
         await self.session.flush()
 
     async def _has_future_bookings(self, resource_id: str, now: datetime) -> bool:
-        return await BookingRepository(self.session).has_active_after(resource_id, now)
+        return await self.resources.has_active_bookings_after(resource_id, now)
 
 
 def ensure_manages(caller: Principal, partner_id: str) -> None:

@@ -1,0 +1,199 @@
+"""The booking decision: every rule, in its documented order, over facts already loaded.
+
+The service loads the facts (``BookingFacts``), calls ``decide`` and writes what it returns;
+nothing else orders the rules. ``decide`` either returns what the request becomes (a
+booking, a lottery entry or a waitlist place, with its initial status) or raises the first
+``Refusal``. ``screen`` is its prefix that needs no loaded state, so the service can refuse
+a hopeless request before loading anything.
+
+Rule order (docs/bookings.md, "Rule order"):
+
+1. shape (422): whole slots, duration bounds, quantity, unit name;
+2. person (403): suspension, eligibility tags;
+3. timing (409): lead time, horizon;
+4. windows (409/422): the request is exactly covered by open slots on slot boundaries;
+5. slots (409): closure, then release (before a lottery release: an entry), then audience,
+   then capacity (when full and the client asked for it: a waitlist place);
+6. quota (409): active bookings per week, minutes per day;
+7. one entry or waitlist place per person and time (409).
+
+The ledger has the last word on capacity: ``on_ledger_full`` says what a request becomes
+when the database finds a slot full after the rules passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from scheduler.core import refusals as kinds
+from scheduler.core import rules
+from scheduler.core.availability import Slot
+from scheduler.core.policy import Policy
+from scheduler.core.refusals import Alternative, CapacityFacts, FullSlot, QuotaFacts, Refusal
+from scheduler.core.rules import Booker, Request, Usage
+from scheduler.core.timerange import TimeRange
+
+Mode = Literal["book", "enter", "waitlist"]
+InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted"]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFacts:
+    """Everything the decision needs, as values.
+
+    ``slots`` are the resource's slots from one granule before the request to its end, as
+    ``booker`` sees them (their early access already applied); ``usage`` is what the quota
+    counts (zero unless ``needs_usage``); ``already_waiting`` whether the holder has an entry
+    or waitlist place overlapping the request (False unless ``may_wait``).
+    """
+
+    request: Request
+    policy: Policy
+    units: Sequence[str]
+    booker: Booker
+    slots: Sequence[Slot]
+    now: datetime
+    head_start: timedelta = timedelta(0)
+    wants_waitlist: bool = False
+    usage: Usage = field(default_factory=Usage)
+    already_waiting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the request becomes: ``covering`` are its slots; ``draw_at`` is set for entries."""
+
+    mode: Mode
+    status: InitialStatus
+    covering: tuple[Slot, ...]
+    draw_at: datetime | None = None
+
+    @property
+    def starts(self) -> list[datetime]:
+        return [slot.range.start for slot in self.covering]
+
+
+def needs_usage(policy: Policy) -> bool:
+    """Whether the decision counts the holder's bookings (a quota is set)."""
+    return policy.max_active_bookings_per_week is not None or policy.max_minutes_per_day is not None
+
+
+def may_wait(policy: Policy, wants_waitlist: bool) -> bool:
+    """Whether the request could become an entry or a waitlist place."""
+    return policy.allocation == "lottery" or wants_waitlist
+
+
+def screen(
+    request: Request, policy: Policy, units: Sequence[str], booker: Booker, now: datetime
+) -> None:
+    """Rules 1-3, which need nothing from the database."""
+    rules.check_shape(request, policy, units)
+    rules.check_person(booker, policy, now)
+    rules.check_timing(request, policy, now)
+
+
+def initial_status(mode: Mode, policy: Policy) -> InitialStatus:
+    if mode == "enter":
+        return "entered"
+    if mode == "waitlist":
+        return "waitlisted"
+    return "pending" if policy.approval == "staff" else "confirmed"
+
+
+def _slot_mode(facts: BookingFacts, covering: Sequence[Slot]) -> Mode:
+    """Rule 5: closure, release, audience and capacity, with the lottery and waitlist ways out."""
+    request, booker = facts.request, facts.booker
+    try:
+        rules.check_slots(request, covering, booker)
+    except Refusal as refusal:
+        if refusal.kind is kinds.NOT_RELEASED and facts.policy.allocation == "lottery":
+            rules.check_slots(request, covering, booker, release=False, capacity=False)
+            return "enter"
+        if refusal.kind is kinds.CAPACITY and facts.wants_waitlist:
+            rules.check_slots(request, covering, booker, capacity=False)
+            return "waitlist"
+        raise
+    return "book"
+
+
+def decide(facts: BookingFacts) -> Decision:
+    """Every rule in order; what the request becomes, or the first ``Refusal``."""
+    screen(facts.request, facts.policy, facts.units, facts.booker, facts.now)
+    covering = rules.covering_slots(facts.request, facts.slots)
+    mode = _slot_mode(facts, covering)
+    if needs_usage(facts.policy):
+        rules.check_quota(facts.request, facts.policy, facts.usage)
+    if mode != "book" and facts.already_waiting:
+        raise Refusal(
+            kinds.DUPLICATE_ENTRY,
+            "You already have an entry or waitlist place for this time.",
+            QuotaFacts(rule="one_entry_per_slot"),
+        )
+    draw_at = None
+    if mode == "enter":
+        # Entries are drawn at the general release, whatever head start their holder has.
+        releases = [slot.releases_at + facts.head_start for slot in covering if slot.releases_at]
+        draw_at = min(releases) if releases else None
+    return Decision(mode, initial_status(mode, facts.policy), tuple(covering), draw_at)
+
+
+def on_ledger_full(
+    decision: Decision, request: Request, full: Sequence[datetime], wants_waitlist: bool
+) -> Decision:
+    """The ledger found ``full`` slots after the rules passed (a concurrent booking won):
+    a waitlist place if the client asked for one, else a capacity refusal."""
+    if wants_waitlist:
+        return replace(decision, mode="waitlist", status="waitlisted")
+    raise Refusal(
+        kinds.CAPACITY,
+        "Not enough places left.",
+        CapacityFacts(
+            rule="capacity",
+            requested=request.quantity,
+            full_slots=[FullSlot(start) for start in full],
+        ),
+    )
+
+
+def choose_unit(units: Sequence[str], request: Request, taken: set[str]) -> str:
+    """The preferred unit if free (refused if it must be exactly that one), else the first free."""
+    free = [unit for unit in units if unit not in taken]
+    if request.unit is not None and request.unit in free:
+        return request.unit
+    if request.unit is not None and request.unit_exact:
+        raise Refusal(
+            kinds.UNIT_TAKEN,
+            f"Unit {request.unit!r} is taken then.",
+            CapacityFacts(rule="units", unit=request.unit, free_units=free[:20]),
+        )
+    if not free:
+        raise Refusal(
+            kinds.CAPACITY, "No unit is free for all of this time.", CapacityFacts(rule="units")
+        )
+    return free[0]
+
+
+def alternatives(
+    refusal: Refusal,
+    request: Request,
+    booker: Booker,
+    slots: Sequence[Slot],
+    policy: Policy,
+    now: datetime,
+) -> Refusal:
+    """``refusal`` with the nearest bookable ranges of the same length in ``slots``, if its
+    kind suggests any."""
+    if not refusal.kind.alternatives:
+        return refusal
+    options = rules.suggest_alternatives(request, booker, slots, policy, now)
+    return refusal.with_alternatives([Alternative(o.start, o.end) for o in options])
+
+
+def alternatives_span(request: Request, now: datetime, around: timedelta) -> TimeRange | None:
+    """Where to look for alternatives: ``around`` either side of the request, from now on."""
+    start = max(now, request.range.start - around)
+    end = request.range.end + around
+    return TimeRange(start, end) if start < end else None

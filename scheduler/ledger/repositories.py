@@ -1,0 +1,116 @@
+"""Slot and unit holdings: take, give back, read what is held.
+
+``slot_holdings`` has one row per (resource, slot start) with the quantity held by active
+bookings and the capacity in force. Taking capacity increments those rows with
+``held + q <= capacity`` in the WHERE clause, so the database itself refuses over-booking,
+and a CHECK constraint is the backstop. ``unit_holdings`` has one row per (resource, unit,
+slot start); its primary key makes assigning a unit twice impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.db.bookings import SlotHolding, UnitHolding
+from scheduler.db.statements import dialect_of, insert_ignoring_conflicts
+
+
+class CapacityLedger:
+    """Every read and write of capacity holdings."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def held(self, resource_id: str, start: datetime, end: datetime) -> dict[datetime, int]:
+        """Quantity held per slot start in ``[start, end)`` (slots holding nothing omitted)."""
+        query = select(SlotHolding.slot_start, SlotHolding.held).where(
+            SlotHolding.resource_id == resource_id,
+            SlotHolding.slot_start >= start,
+            SlotHolding.slot_start < end,
+            SlotHolding.held > 0,
+        )
+        return {row.slot_start: row.held for row in await self.session.execute(query)}
+
+    async def take(
+        self, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int
+    ) -> list[datetime]:
+        """Take ``quantity`` in every ``(slot_start, capacity)``, or in none of them; returns the
+        slot starts that had no room. The conditional UPDATE row-locks the ledger rows (in
+        slot order, so overlapping bookings queue instead of deadlocking) and only increments
+        rows with room; on a partial failure the increments made are given back."""
+        await insert_ignoring_conflicts(
+            self.session,
+            SlotHolding.__table__,  # type: ignore[arg-type]
+            [
+                {"resource_id": resource_id, "slot_start": start, "held": 0, "capacity": cap}
+                for start, cap in slots
+            ],
+        )
+        if len(slots) > 1 and dialect_of(self.session) == "postgresql":
+            await self.session.execute(
+                select(SlotHolding.slot_start)
+                .where(
+                    SlotHolding.resource_id == resource_id,
+                    SlotHolding.slot_start.in_([s for s, _ in slots]),
+                )
+                .order_by(SlotHolding.slot_start)
+                .with_for_update()
+            )
+        granted: set[datetime] = set()
+        by_capacity: dict[int, list[datetime]] = {}
+        for start, capacity in slots:
+            by_capacity.setdefault(capacity, []).append(start)
+        for capacity, starts in sorted(by_capacity.items()):
+            statement = (
+                update(SlotHolding)
+                .where(
+                    SlotHolding.resource_id == resource_id,
+                    SlotHolding.slot_start.in_(starts),
+                    SlotHolding.held + quantity <= capacity,
+                )
+                .values(held=SlotHolding.held + quantity, capacity=capacity)
+                .returning(SlotHolding.slot_start)
+                .execution_options(synchronize_session=False)
+            )
+            granted.update(await self.session.scalars(statement))
+        missing = [start for start, _ in slots if start not in granted]
+        if missing and granted:
+            await self._decrement(resource_id, list(granted), quantity)
+        return missing
+
+    async def give_back(
+        self, resource_id: str, starts: Sequence[datetime], quantity: int, booking_id: str
+    ) -> None:
+        """Return a booking's quantity in ``starts`` and free any unit it held."""
+        await self._decrement(resource_id, starts, quantity)
+        await self.session.execute(delete(UnitHolding).where(UnitHolding.booking_id == booking_id))
+
+    async def _decrement(self, resource_id: str, starts: Sequence[datetime], quantity: int) -> None:
+        await self.session.execute(
+            update(SlotHolding)
+            .where(SlotHolding.resource_id == resource_id, SlotHolding.slot_start.in_(starts))
+            .values(held=SlotHolding.held - quantity)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def taken_units(self, resource_id: str, starts: Sequence[datetime]) -> set[str]:
+        """Units held by anyone in any of ``starts``."""
+        query = select(UnitHolding.unit).where(
+            UnitHolding.resource_id == resource_id, UnitHolding.slot_start.in_(starts)
+        )
+        return set(await self.session.scalars(query))
+
+    async def hold_unit(
+        self, resource_id: str, unit: str, starts: Sequence[datetime], booking_id: str
+    ) -> None:
+        """Assign ``unit`` to ``booking_id`` in ``starts``; the primary key refuses a unit
+        already held (IntegrityError), whatever the caller believed."""
+        self.session.add_all(
+            UnitHolding(resource_id=resource_id, unit=unit, slot_start=start, booking_id=booking_id)
+            for start in starts
+        )
+        await self.session.flush()

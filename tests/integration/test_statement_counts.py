@@ -1,0 +1,78 @@
+"""How many SQL statements a request costs: a plain booking and a capacity refusal.
+
+Round trips bound the booking hot path (docs/performance.md). These counts are ceilings: a
+change that adds a statement to one of these paths fails here and must say why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event
+
+from tests.support.builders import Tokens, book, make_resource, make_window, ok
+
+NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+EVENING = ("2026-12-01T18:00:00+08:00", "2026-12-01T19:00:00+08:00")
+
+
+@contextmanager
+def counted(app) -> Iterator[list[str]]:
+    """Every statement the app's engine sends while the block runs (BEGIN/COMMIT excluded)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        keyword = statement.split(None, 1)[0].upper()
+        if keyword not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(keyword)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def at_eight(clock):
+    clock.set(NOW)
+    return clock
+
+
+async def _track(client, tokens: Tokens, capacity: int = 10, **fields):
+    resource = await make_resource(client, tokens, capacity=capacity, **fields)
+    await make_window(client, tokens, resource["id"], start_time="18:00", end_time="22:00")
+    return resource
+
+
+async def test_a_plain_booking_costs_at_most_the_documented_statements(
+    app, client, tokens: Tokens, at_eight, db_kind
+):
+    resource = await _track(client, tokens)
+    me = tokens.resident()
+    ok(await client.get("/api/v1/bookings", headers=me))  # provision the caller first
+    with counted(app) as statements:
+        ok(await book(client, me, resource["id"], *EVENING), 201)
+    assert len(statements) <= PLAIN_BOOKING[db_kind], statements
+
+
+async def test_a_capacity_refusal_costs_at_most_the_documented_statements(
+    app, client, tokens: Tokens, at_eight, db_kind
+):
+    resource = await _track(client, tokens, capacity=1)
+    ok(await book(client, tokens.resident(), resource["id"], *EVENING), 201)
+    me = tokens.resident()
+    ok(await client.get("/api/v1/bookings", headers=me))
+    with counted(app) as statements:
+        response = await book(client, me, resource["id"], *EVENING)
+    assert response.status_code == 409, response.text
+    assert len(statements) <= CAPACITY_REFUSAL[db_kind], statements
+
+
+# Statements per request once the caller is known (BEGIN/COMMIT not counted).
+PLAIN_BOOKING = {"sqlite": 13, "postgres": 13}
+CAPACITY_REFUSAL = {"sqlite": 13, "postgres": 13}
