@@ -46,9 +46,9 @@ from _support import (
 )
 
 from scheduler.availability.services import AvailabilityService
-from scheduler.ledger.repositories import CapacityLedger
 from scheduler.db.bookings import ACTIVE
 from scheduler.db.engine import create_engine, create_session_factory
+from scheduler.ledger.repositories import CapacityLedger
 from scheduler.settings import Settings
 
 ZONE = ZoneInfo("Asia/Shanghai")

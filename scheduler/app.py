@@ -28,7 +28,7 @@ from scheduler.feeds.controllers import FeedController
 from scheduler.jobs.runner import JobRunner
 from scheduler.logging import RequestIdMiddleware, configure_logging
 from scheduler.metrics import MetricsController, MetricsMiddleware
-from scheduler.openapi import declare_closed_objects
+from scheduler.openapi import declare_closed_objects, declare_problem_unions
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
 from scheduler.problems import exception_handlers, handle_scheduler_error
@@ -39,6 +39,7 @@ from scheduler.security import SecurityHeadersMiddleware
 from scheduler.settings import Settings
 from scheduler.stats.controllers import StatsController
 from scheduler.users.controllers import UserController
+from scheduler.users.dependencies import provide_principal
 from scheduler.webhooks.controllers import WebhookController
 from scheduler.windows.controllers import WindowController
 from scheduler.zones.controllers import ZoneController
@@ -92,7 +93,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=ROUTE_HANDLERS,
-        dependencies={name: Provide(provider) for name, provider in DEPENDENCIES.items()},
+        dependencies={
+            name: Provide(provider)
+            for name, provider in {**DEPENDENCIES, "principal": provide_principal}.items()
+        },
         guards=[rate_limit, require_json_body, require_authentication],
         middleware=[
             DefineMiddleware(MetricsMiddleware),
@@ -137,6 +141,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         debug=False,
     )
     declare_closed_objects(app.openapi_schema)
+    declare_problem_unions(app.openapi_schema)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory

@@ -9,16 +9,13 @@ from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from typing import Any
 
-from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler.auth.middleware import authenticate
 from scheduler.auth.tokens import Principal
 from scheduler.clock import Clock
 from scheduler.errors import SchedulerError
-from scheduler.users.services import UserService
 
 DbSession = NamedDependency[AsyncSession]
 Now = NamedDependency[datetime]
@@ -47,17 +44,9 @@ async def provide_now(state: State) -> datetime:
     return clock.now()
 
 
-async def provide_principal(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now
-) -> Principal:
-    """The authenticated caller, provisioned as a user record on first sight."""
-    principal = authenticate(request)
-    await UserService(db_session).provision(principal, now)
-    return principal
-
-
+# ``principal`` (the authenticated caller) is provided by ``scheduler.users.dependencies``,
+# because provisioning the caller is a use case of the users feature.
 DEPENDENCIES: dict[str, Callable[..., Any]] = {
     "db_session": provide_session,
     "now": provide_now,
-    "principal": provide_principal,
 }

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from litestar import Controller, Request, Response, get
@@ -35,8 +35,30 @@ from scheduler.auth.middleware import PUBLIC
 from scheduler.errors import BookingRefused, SchedulerError, SeriesRefused
 from scheduler.stats.repositories import StatsRepository
 
-if TYPE_CHECKING:
-    from scheduler.bookings.schemas import Series
+
+class _Problem(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+class _Booked(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+class _Occurrence(Protocol):
+    @property
+    def booking(self) -> _Booked | None: ...
+    @property
+    def problem(self) -> _Problem | None: ...
+
+
+class _Series(Protocol):
+    @property
+    def occurrences(self) -> Sequence[_Occurrence]: ...
+
+
+SeriesT = TypeVar("SeriesT", bound=_Series)
 
 log = structlog.get_logger("scheduler.metrics")
 # Litestar adds "; charset=utf-8" to every text/* media type.
@@ -108,7 +130,7 @@ def count_booking(status: str) -> None:
     BOOKINGS.labels("created", status, "").inc()
 
 
-def count_series(series: Series) -> Series:
+def count_series(series: SeriesT) -> SeriesT:
     """Each occurrence of a series that was accepted: booked or refused, by its code."""
     for occurrence in series.occurrences:
         if occurrence.booking is not None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from litestar.params import HeaderParameter, QueryParameter
 
+from scheduler.core.refusals import FAMILIES, KINDS, RefusalFacts
 from scheduler.ids import SLUG_PATTERN
 
 T = TypeVar("T")
@@ -59,6 +60,35 @@ class Problem(msgspec.Struct, kw_only=True):
     instance: str | None = None
     request_id: str | None = None
     errors: list[FieldProblem] | None = None
+
+
+class TransitionProblem(Problem, kw_only=True):
+    """``invalid_transition``: the booking's state does not allow the change."""
+
+    code: Literal["invalid_transition"]
+    current_status: str | None = None
+    allowed_from: list[str] | None = None
+
+
+def _refusal_problem(family: type[RefusalFacts]) -> type[Problem]:
+    """The problem schema of one refusal family: every code of the family, and its facts."""
+    codes = tuple(kind.code for kind in KINDS.values() if kind.family is family)
+    facts = [(f.name, f.type, f.default) for f in msgspec.structs.fields(family)]
+    struct = msgspec.defstruct(
+        family.__name__.removesuffix("Facts") + "Refusal",
+        [("code", Literal[codes]), *facts],
+        bases=(Problem,),
+        kw_only=True,
+        module=__name__,
+    )
+    assert issubclass(struct, Problem)
+    struct.__doc__ = f"A booking refused by a rule ({', '.join(codes)}). {family.__doc__}"
+    return struct
+
+
+REFUSAL_PROBLEMS: dict[type[RefusalFacts], type[Problem]] = {
+    family: _refusal_problem(family) for family in FAMILIES
+}
 
 
 def convert_input(data: object, target: type[T], field_prefix: str) -> T:

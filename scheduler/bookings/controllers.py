@@ -17,6 +17,7 @@ from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.bookings.series import SeriesService
 from scheduler.bookings.services import BookingService
+from scheduler.core.refusals import FAMILIES, TimingFacts
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.idempotency.services import run_idempotent
 from scheduler.openapi import problems
@@ -57,7 +58,7 @@ class BookingController(Controller):
                 data_container=schemas.Booking,
                 description="A lottery entry (before a lottery release) or a waitlist place",
             ),
-            **problems(403, 404, 409),
+            **problems(403, 404, 409, refusals=FAMILIES),
         },
     )
     async def create(
@@ -180,7 +181,7 @@ class BookingController(Controller):
         "/{booking_id:str}/approve",
         operation_id="approveBooking",
         status_code=200,
-        responses=problems(403, 404, 409, 412),
+        responses=problems(403, 404, 409, 412, transition=True),
     )
     async def approve(
         self,
@@ -203,7 +204,7 @@ class BookingController(Controller):
         "/{booking_id:str}/reject",
         operation_id="rejectBooking",
         status_code=200,
-        responses=problems(403, 404, 409, 412),
+        responses=problems(403, 404, 409, 412, transition=True),
     )
     async def reject(
         self,
@@ -226,7 +227,7 @@ class BookingController(Controller):
         "/{booking_id:str}/cancel",
         operation_id="cancelBooking",
         status_code=200,
-        responses=problems(404, 409, 412),
+        responses=problems(404, 409, 412, refusals=[TimingFacts], transition=True),
     )
     async def cancel(
         self,
@@ -247,7 +248,7 @@ class BookingController(Controller):
         "/{booking_id:str}/accept",
         operation_id="acceptOffer",
         status_code=200,
-        responses=problems(403, 404, 409, 412),
+        responses=problems(403, 404, 409, 412, transition=True),
     )
     async def accept(
         self,
@@ -266,7 +267,7 @@ class BookingController(Controller):
         "/{booking_id:str}/check-in",
         operation_id="checkInBooking",
         status_code=200,
-        responses=problems(404, 409, 412),
+        responses=problems(404, 409, 412, refusals=[TimingFacts], transition=True),
     )
     async def check_in(
         self,
