@@ -26,6 +26,9 @@ from tests.support.builders import Tokens, unique
 from tests.support.databases import database
 from tests.support.server import free_port, wait_until_healthy
 
+# Real concurrent clients, killed servers or minute-long waits: `make test-fast` skips these.
+pytestmark = pytest.mark.slow
+
 HEAVY = os.environ.get("SCHEDULER_HEAVY_TESTS", "").lower() in ("1", "true", "yes")
 ROUNDS = 10 if HEAVY else 5
 CLIENTS = 60

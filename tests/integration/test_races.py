@@ -21,6 +21,9 @@ from tests.support.builders import Tokens, unique
 from tests.support.databases import database
 from tests.support.server import running_server
 
+# Real concurrent clients, killed servers or minute-long waits: `make test-fast` skips these.
+pytestmark = pytest.mark.slow
+
 HEAVY = os.environ.get("SCHEDULER_HEAVY_TESTS", "").lower() in ("1", "true", "yes")
 # 4 tests x 2 databases: 3,200 racing attempts per CI run, 10,400 with SCHEDULER_HEAVY_TESTS=1.
 RACERS = 1300 if HEAVY else 400

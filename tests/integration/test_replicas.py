@@ -22,6 +22,9 @@ from tests.support.builders import Tokens, unique
 from tests.support.databases import postgres_database
 from tests.support.server import free_port, wait_until_healthy
 
+# Real concurrent clients, killed servers or minute-long waits: `make test-fast` skips these.
+pytestmark = pytest.mark.slow
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
