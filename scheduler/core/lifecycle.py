@@ -96,11 +96,6 @@ def releases_capacity(before: str, after: str) -> bool:
     return before in ACTIVE and after not in ACTIVE
 
 
-def takes_capacity(before: str, after: str) -> bool:
-    """Entries that win and waitlisted bookings that are offered start holding capacity."""
-    return before not in ACTIVE and after in ACTIVE
-
-
 class Actor(Protocol):
     """Who acts on a booking (``auth.Principal`` is one)."""
 
