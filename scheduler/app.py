@@ -25,6 +25,7 @@ from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
 from scheduler.errors import PreconditionFailed
 from scheduler.feeds.controllers import FeedController
+from scheduler.groups.controllers import GroupController
 from scheduler.jobs.runner import JobRunner
 from scheduler.logging import RequestIdMiddleware, configure_logging
 from scheduler.metrics import MetricsController, MetricsMiddleware
@@ -34,6 +35,11 @@ from scheduler.partners.controllers import PartnerController
 from scheduler.problems import exception_handlers, handle_scheduler_error
 from scheduler.ratelimit import limiter_for, rate_limit
 from scheduler.release.controllers import DrawController
+from scheduler.residents.controllers import (
+    PersonalDataAccessController,
+    ResidentController,
+    SuspensionController,
+)
 from scheduler.resources.controllers import ResourceController
 from scheduler.security import SecurityHeadersMiddleware
 from scheduler.settings import Settings
@@ -58,6 +64,10 @@ ROUTE_HANDLERS = [
     ApprovalController,
     DrawController,
     UserController,
+    ResidentController,
+    SuspensionController,
+    PersonalDataAccessController,
+    GroupController,
     FeedController,
     WebhookController,
     StatsController,

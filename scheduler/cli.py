@@ -164,6 +164,7 @@ def demo(then_serve: bool, host: str, port: int) -> None:
             partner=user.partner,
             name=user.name,
             community=user.community,
+            communities=list(user.communities),
             ttl_seconds=30 * 86400,
         )
         click.echo(f"  {user.role:<9} {user.sub:<18} {token}")
@@ -183,11 +184,19 @@ def demo(then_serve: bool, host: str, port: int) -> None:
 
 @main.command()
 @click.option("--sub", required=True, help="Stable user id.")
-@click.option("--role", required=True, type=click.Choice(["resident", "partner", "staff", "admin"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["resident", "worker", "partner", "staff", "admin"])
+)
 @click.option("--partner", default=None, help="Partner id (required for role partner).")
 @click.option("--name", default=None)
 @click.option("--community", default=None, help="Neighbourhood committee code.")
 @click.option("--tag", "tags", multiple=True, help="A tag such as 'elderly' (repeatable).")
+@click.option(
+    "--serves",
+    "communities",
+    multiple=True,
+    help="A community a worker serves (repeatable; required for role worker).",
+)
 @click.option(
     "--ttl", default=3600, show_default=True, type=click.IntRange(1, 366 * 86400), help="Seconds."
 )
@@ -198,6 +207,7 @@ def token(
     name: str | None,
     community: str | None,
     tags: tuple[str, ...],
+    communities: tuple[str, ...],
     ttl: int,
 ) -> None:
     """Mint a bearer token signed with SCHEDULER_JWT_SECRET."""
@@ -215,6 +225,7 @@ def token(
                 name=name,
                 community=community,
                 tags=list(tags),
+                communities=list(communities),
                 ttl_seconds=ttl,
             )
         )

@@ -41,10 +41,17 @@ class DemoUser:
     name: str
     partner: str | None = None
     community: str | None = None
+    communities: tuple[str, ...] = ()
 
 
 DEMO_USERS = (
     DemoUser("resident-wang", "resident", "王阿姨 Wang", community="shangnan-1"),
+    DemoUser(
+        "worker-zhao",
+        "worker",
+        "赵 Zhao (Shangnan neighbourhood committee)",
+        communities=("shangnan-1", "shangnan-2"),
+    ),
     DemoUser(
         "partner-shangnan", "partner", "上南中学 facilities office", partner="shangnan-middle"
     ),

@@ -11,7 +11,8 @@ import jwt
 from scheduler.errors import Unauthenticated, ValidationFailed
 from scheduler.settings import Settings
 
-ROLES = ("resident", "partner", "staff", "admin")
+ROLES = ("resident", "worker", "partner", "staff", "admin")
+MAX_COMMUNITIES = 20
 MAX_CLAIM_LENGTH = 200
 
 
@@ -25,10 +26,16 @@ class Principal:
     partner: str | None = None
     community: str | None = None
     tags: tuple[str, ...] = field(default=())
+    # A neighbourhood worker's communities: the residents they may find, edit and book for.
+    communities: tuple[str, ...] = field(default=())
 
     @property
     def is_staff(self) -> bool:
         return self.role in ("staff", "admin")
+
+    @property
+    def is_worker(self) -> bool:
+        return self.role == "worker"
 
 
 def mint_token(
@@ -40,6 +47,7 @@ def mint_token(
     name: str | None = None,
     community: str | None = None,
     tags: list[str] | None = None,
+    communities: list[str] | None = None,
     ttl_seconds: int = 3600,
 ) -> str:
     """Sign an HS256 token with the configured secret (development and operations)."""
@@ -47,6 +55,8 @@ def mint_token(
         raise ValidationFailed.one("role", f"must be one of {', '.join(ROLES)}")
     if role == "partner" and not partner:
         raise ValidationFailed.one("partner", "required for role partner")
+    if role == "worker" and not communities:
+        raise ValidationFailed.one("communities", "required for role worker")
     if not settings.jwt_secret:
         raise ValidationFailed.one("jwt_secret", "minting needs SCHEDULER_JWT_SECRET")
     now = int(time.time())
@@ -57,6 +67,8 @@ def mint_token(
             claims[key] = value
     if tags:
         claims["tags"] = tags
+    if communities:
+        claims["communities"] = communities
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
     if settings.jwt_issuer:
@@ -110,9 +122,10 @@ def principal_from_token(settings: Settings, token: str) -> Principal:
     partner = _claim(claims, "partner")
     if role == "partner" and not partner:
         raise Unauthenticated("A partner token must carry a 'partner' claim.")
-    raw_tags = claims.get("tags") or []
-    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
-        raise Unauthenticated("The token's 'tags' claim must be a list of strings.")
+    raw_tags = _string_list(claims, "tags")
+    communities = _string_list(claims, "communities")
+    if role == "worker" and not communities:
+        raise Unauthenticated("A worker token must carry a 'communities' claim.")
     return Principal(
         sub=sub,
         role=role,
@@ -120,4 +133,14 @@ def principal_from_token(settings: Settings, token: str) -> Principal:
         partner=partner if role == "partner" else None,
         community=_claim(claims, "community"),
         tags=tuple(raw_tags[:20]),
+        communities=tuple(communities[:MAX_COMMUNITIES]) if role == "worker" else (),
     )
+
+
+def _string_list(claims: dict[str, Any], key: str) -> list[str]:
+    value = claims.get(key) or []
+    if not isinstance(value, list) or not all(
+        isinstance(item, str) and 0 < len(item) <= MAX_CLAIM_LENGTH for item in value
+    ):
+        raise Unauthenticated(f"The token's {key!r} claim must be a list of strings.")
+    return value

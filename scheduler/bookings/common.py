@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
 from scheduler.core.lifecycle import Held
 from scheduler.core.refusals import Refusal
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking
-from scheduler.db.catalogue import Resource
+from scheduler.db.catalogue import Resource, User
 from scheduler.errors import BookingRefused
 from scheduler.outbox.repositories import OutboxRepository
 
@@ -56,6 +57,8 @@ def to_schema(booking: Booking) -> schemas.Booking:
         version=booking.version,
         created_at=booking.created_at,
         updated_at=booking.updated_at,
+        walk_in=booking.walk_in,
+        excused_at=booking.excused_at,
     )
 
 
@@ -80,12 +83,26 @@ def slot_starts(booking: Booking) -> list[datetime]:
     return [booking.starts_at + step * index for index in range(count)]
 
 
-def held(booking: Booking, resource: Resource) -> Held:
-    """What the lifecycle rules of the core need to know about ``booking``."""
+def held(booking: Booking, resource: Resource, holder_community: str | None = None) -> Held:
+    """What the lifecycle rules of the core need to know about ``booking`` (the holder's
+    community only matters to neighbourhood workers)."""
     return Held(
         holder_id=booking.holder_id,
         partner_id=resource.partner_id,
         status=booking.status,
         range=TimeRange(booking.starts_at, booking.ends_at),
         offer_expires_at=booking.offer_expires_at,
+        created_by=booking.created_by,
+        holder_community=holder_community,
     )
+
+
+async def load_held(
+    session: AsyncSession, booking: Booking, resource: Resource, caller: Principal
+) -> Held:
+    """``held`` for ``caller``: a worker's view needs the holder's current community."""
+    community = None
+    if caller.is_worker:
+        holder = await session.get(User, booking.holder_id)
+        community = holder.community if holder else None
+    return held(booking, resource, community)

@@ -17,7 +17,7 @@ from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.bookings.series import SeriesService
 from scheduler.bookings.services import BookingService
-from scheduler.core.refusals import FAMILIES, TimingFacts
+from scheduler.core.refusals import FAMILIES, PersonFacts, TimingFacts
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.idempotency.services import run_idempotent
 from scheduler.openapi import problems
@@ -248,7 +248,7 @@ class BookingController(Controller):
         "/{booking_id:str}/accept",
         operation_id="acceptOffer",
         status_code=200,
-        responses=problems(403, 404, 409, 412, transition=True),
+        responses=problems(403, 404, 409, 412, refusals=[PersonFacts], transition=True),
     )
     async def accept(
         self,
@@ -258,7 +258,8 @@ class BookingController(Controller):
         principal: Caller,
         if_match: IfMatch = None,
     ) -> Response[schemas.Booking]:
-        """Take up a waitlist offer before `offer_expires_at`."""
+        """Take up a waitlist offer before `offer_expires_at` (refused `suspended` or
+        `not_eligible` if the holder may no longer book here)."""
         return _respond(
             await BookingLifecycle(db_session).accept(booking_id, principal, if_match, now)
         )
@@ -280,6 +281,29 @@ class BookingController(Controller):
         """Check in at the gate: the holder around the start, the partner or staff until the end."""
         return _respond(
             await BookingLifecycle(db_session).check_in(booking_id, principal, if_match, now)
+        )
+
+    @post(
+        "/{booking_id:str}/excuse",
+        operation_id="excuseNoShow",
+        status_code=200,
+        responses=problems(403, 404, 409, 412, transition=True),
+    )
+    async def excuse(
+        self,
+        booking_id: FromPath[str],
+        data: JSONBody[schemas.ExcuseBody],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+        if_match: IfMatch = None,
+    ) -> Response[schemas.Booking]:
+        """Excuse a no-show (staff, the resource's partner): it stops counting toward
+        suspensions, and a suspension it caused is lifted if the rest stay under the limit."""
+        return _respond(
+            await BookingLifecycle(db_session).excuse(
+                booking_id, principal, data.reason, if_match, now
+            )
         )
 
 

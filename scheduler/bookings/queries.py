@@ -58,6 +58,7 @@ class BookingQueries:
             if start_text
             else None,
             end=parse_bound(end_text, "to", LISTING_ZONE, is_end=True) if end_text else None,
+            communities=caller.communities if caller.is_worker else None,
         )
         return await self.bookings.page(query, [Booking.starts_at, Booking.id], limit, offset)
 
@@ -71,7 +72,7 @@ class BookingQueries:
         limit: int,
         offset: int,
     ) -> tuple[list[Booking], int]:
-        if caller.role == "resident":
+        if caller.role in ("resident", "worker"):
             raise Forbidden("The approval queue is for staff and partners.")
         _, partner = self._scope(caller, partner_id)
         if caller.role == "partner" and partner_id not in (None, caller.partner):

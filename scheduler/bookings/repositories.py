@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.core.people import PersonUsage
+from scheduler.core.people import Suspension as PersonSuspension
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import ACTIVE, Booking, BookingEvent, Draw
-from scheduler.db.catalogue import Partner, Resource, User
+from scheduler.db.catalogue import Partner, Resource, ResourceGroupMember, User
+from scheduler.db.people import Suspension
 from scheduler.db.statements import dialect_of, insert_ignoring_conflicts
+
+WAITING = ("entered", "waitlisted")
+
+
+@dataclass(frozen=True, slots=True)
+class HolderFacts:
+    person: PersonUsage
+    suspensions: tuple[PersonSuspension, ...]
+    in_group: bool
 
 
 class BookingRepository:
@@ -36,36 +49,68 @@ class BookingRepository:
         query = select(BookingEvent).where(BookingEvent.booking_id == booking_id)
         return list(await self.session.scalars(query.order_by(BookingEvent.at, BookingEvent.id)))
 
-    async def lock_holder(self, holder_id: str) -> None:
-        """Serialize one person's bookings (quota checks) with a row lock on their user record."""
-        if dialect_of(self.session) == "postgresql":
-            await self.session.execute(
-                select(User.id).where(User.id == holder_id).with_for_update()
+    async def holder_facts(
+        self, holder_id: str, resource_id: str, span: TimeRange, now: datetime
+    ) -> HolderFacts:
+        """In one statement: what the holder already has on the resource overlapping ``span``,
+        their running suspensions, and whether the resource is in a group. On PostgreSQL it
+        also row-locks the holder's user record until commit, so one person's concurrent
+        requests are decided one after the other (per-person rules, quotas, entries); SQLite
+        serializes every writing transaction anyway."""
+        overlapping = (
+            Booking.holder_id == holder_id,
+            Booking.resource_id == resource_id,
+            Booking.starts_at < span.end,
+            Booking.ends_at > span.start,
+        )
+        holding = select(func.count()).where(*overlapping, Booking.status.in_(ACTIVE))
+        waiting = select(func.count()).where(*overlapping, Booking.status.in_(WAITING))
+        places = select(func.coalesce(func.sum(Booking.quantity), 0)).where(
+            *overlapping, Booking.status.in_((*ACTIVE, *WAITING))
+        )
+        grouped = select(func.count()).where(ResourceGroupMember.resource_id == resource_id)
+        query = (
+            select(
+                holding.scalar_subquery(),
+                waiting.scalar_subquery(),
+                places.scalar_subquery(),
+                grouped.scalar_subquery(),
+                Suspension.scope,
+                Suspension.scope_id,
+                Suspension.until,
             )
+            .select_from(User)
+            .outerjoin(
+                Suspension,
+                (Suspension.user_id == User.id)
+                & Suspension.lifted_at.is_(None)
+                & (Suspension.until > now),
+            )
+            .where(User.id == holder_id)
+        )
+        if dialect_of(self.session) == "postgresql":
+            query = query.with_for_update(of=User)
+        rows = list(await self.session.execute(query))
+        first = rows[0] if rows else (0, 0, 0, 0, None, None, None)
+        return HolderFacts(
+            PersonUsage(int(first[0]), int(first[1]), int(first[2])),
+            tuple(PersonSuspension(row[4], row[5], row[6]) for row in rows if row[4] is not None),
+            in_group=bool(first[3]),
+        )
 
     async def counted_between(
         self, resource_id: str, holder_id: str, start: datetime, end: datetime
     ) -> list[Booking]:
-        """The holder's bookings that quotas count: active ones and lottery entries."""
+        """The holder's bookings that quotas count: active ones, lottery entries and waitlist
+        places (each could become a booking)."""
         query = select(Booking).where(
             Booking.resource_id == resource_id,
             Booking.holder_id == holder_id,
-            Booking.status.in_((*ACTIVE, "entered")),
+            Booking.status.in_((*ACTIVE, *WAITING)),
             Booking.starts_at < end,
             Booking.ends_at > start,
         )
         return list(await self.session.scalars(query))
-
-    async def holder_waiting(self, resource_id: str, holder_id: str, span: TimeRange) -> bool:
-        """Whether the holder already has an entry or waitlist place overlapping ``span``."""
-        query = select(Booking.id).where(
-            Booking.resource_id == resource_id,
-            Booking.holder_id == holder_id,
-            Booking.status.in_(("entered", "waitlisted")),
-            Booking.starts_at < span.end,
-            Booking.ends_at > span.start,
-        )
-        return (await self.session.scalars(query.limit(1))).first() is not None
 
     def listing(
         self,
@@ -77,8 +122,15 @@ class BookingRepository:
         statuses: Sequence[str],
         start: datetime | None,
         end: datetime | None,
+        communities: Sequence[str] | None = None,
     ) -> Select[Booking]:
+        """Bookings matching every given filter; ``communities`` keeps those whose holder
+        lives in one of them now (a neighbourhood worker's view)."""
         query = select(Booking).join(Resource, Resource.id == Booking.resource_id)
+        if communities is not None:
+            query = query.join(User, User.id == Booking.holder_id).where(
+                User.community.in_(list(communities))
+            )
         if zone:
             query = query.join(Partner, Partner.id == Resource.partner_id).where(
                 Partner.zone == zone

@@ -17,10 +17,13 @@ Reason = Annotated[str, msgspec.Meta(max_length=2000)]
 
 
 class OnBehalfOf(Input):
-    """The resident a staff member or partner books for; they will own the booking."""
+    """The resident staff, a neighbourhood worker or a partner books for; they will own the
+    booking. ``sub`` is their registry id (``/api/v1/residents``) or the ``sub`` of their own
+    tokens; ``name`` (and ``community``) record a resident the registry does not know yet,
+    flagged as unverified."""
 
     sub: Sub
-    name: Name
+    name: Name | None = None
     community: Community | None = None
 
 
@@ -34,6 +37,7 @@ class BookingCreate(Input):
     on_behalf_of: OnBehalfOf | None = None
     note: LongText | None = None
     waitlist: bool = False
+    walk_in: bool = False
 
 
 class Decision(Input):
@@ -42,6 +46,12 @@ class Decision(Input):
 
 class ReasonBody(Input):
     reason: Reason | None = None
+
+
+class ExcuseBody(Input):
+    """Why a no-show is excused (kept in the booking's history)."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
 class Holder(msgspec.Struct):
@@ -67,13 +77,17 @@ class Booking(msgspec.Struct):
     version: int
     created_at: datetime
     updated_at: datetime
+    walk_in: bool = False
+    excused_at: datetime | None = None
 
 
-InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted"]
+InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted", "checked_in"]
 
 
 class BookingPreview(msgspec.Struct):
-    """What a dry run would do: every check passed, nothing written."""
+    """What a dry run would do: every check passed, nothing written. ``person_checked`` is
+    False when a partner's dry run for a resident was checked against what was sent, not
+    against the registry (a partner may not read residents' records)."""
 
     dry_run: bool
     would_be_status: InitialStatus
@@ -83,6 +97,7 @@ class BookingPreview(msgspec.Struct):
     quantity: int
     unit: str | None
     holder: Holder
+    person_checked: bool = True
 
 
 class HistoryEntry(msgspec.Struct):

@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.tokens import Principal
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings import schemas
-from scheduler.bookings.common import emit_booking_event, held, refused
+from scheduler.bookings.common import emit_booking_event, load_held, refused
 from scheduler.bookings.draws import DrawService
+from scheduler.bookings.holders import Holders, HolderState
 from scheduler.bookings.repositories import BookingRepository
 from scheduler.core import booking as core
-from scheduler.core.lifecycle import manages, may_see
+from scheduler.core.lifecycle import may_see
 from scheduler.core.policy import Policy
 from scheduler.core.refusals import Refusal
 from scheduler.core.release import head_start
@@ -32,11 +33,10 @@ from scheduler.core.rules import Booker, Request, Usage
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource, User
-from scheduler.errors import Forbidden, NotFound, SchedulerError, ValidationFailed
+from scheduler.errors import NotFound, SchedulerError, ValidationFailed
 from scheduler.ids import new_id
 from scheduler.ledger.repositories import CapacityLedger
 from scheduler.resources.services import ResourceService
-from scheduler.users.repositories import UserRepository
 
 ALTERNATIVES_SPAN = timedelta(days=2)
 
@@ -50,6 +50,7 @@ class Checked:
     policy: Policy
     request: Request
     decision: core.Decision
+    person_checked: bool = True
 
 
 class BookingService:
@@ -59,24 +60,9 @@ class BookingService:
         self.ledger = CapacityLedger(session)
         self.resources = ResourceService(session)
         self.availability = AvailabilityService(session)
-        self.users = UserRepository(session)
+        self.holders = Holders(session)
 
-    async def holder_for(
-        self, caller: Principal, data: schemas.BookingCreate, resource: Resource, now: datetime
-    ) -> User:
-        """The person who will own the booking: the caller, or the resident booked for."""
-        if data.on_behalf_of is None:
-            user = await self.users.get(caller.sub)
-            assert user is not None, "callers are provisioned before services run"
-            return user
-        if not manages(caller, resource.partner_id):
-            raise Forbidden(
-                "Only staff, or the resource's partner, may book on behalf of a resident."
-            )
-        proxy = data.on_behalf_of
-        return await self.users.ensure_resident(proxy.sub, proxy.name, proxy.community, now)
-
-    async def _usage(self, resource: Resource, holder: User, request: Request) -> Usage:
+    async def _usage(self, resource: Resource, holder_id: str, request: Request) -> Usage:
         """The holder's bookings that the quotas count, in the request's local week and day."""
         zone = ZoneInfo(resource.timezone)
         day_start = request.range.start.astimezone(zone).replace(
@@ -84,7 +70,7 @@ class BookingService:
         )
         week_start = day_start - timedelta(days=day_start.weekday())
         week = await self.bookings.counted_between(
-            resource.id, holder.id, week_start, week_start + timedelta(days=7)
+            resource.id, holder_id, week_start, week_start + timedelta(days=7)
         )
         day = TimeRange(day_start, day_start + timedelta(days=1))
         overlaps = (day.intersect(TimeRange(b.starts_at, b.ends_at)) for b in week)
@@ -94,58 +80,62 @@ class BookingService:
     async def _facts(
         self,
         resource: Resource,
-        holder: User,
         policy: Policy,
         request: Request,
-        booker: Booker,
-        wants_waitlist: bool,
+        state: HolderState,
+        data: schemas.BookingCreate,
         now: datetime,
     ) -> core.BookingFacts:
-        """Load what ``core.decide`` needs, and only that: usage when a quota applies, entries
-        and waitlist places when the request could become one."""
-        waits = core.may_wait(policy, wants_waitlist)
-        if core.needs_usage(policy) or waits:
-            # Quotas and one-entry-per-slot read the holder's bookings: serialize that person.
-            await self.bookings.lock_holder(holder.id)
-        early = head_start(policy.release, booker.tags)
+        """Load the rest of what ``core.decide`` needs: the slots around the request (for a
+        walk-in, as they stood at its start) and the holder's usage when a quota applies."""
+        early = head_start(policy.release, state.booker.tags)
         granule = timedelta(minutes=policy.granularity_minutes)
         span = TimeRange(request.range.start - granule, request.range.end)
+        seen_at = request.range.start if data.walk_in else now
         return core.BookingFacts(
             request=request,
             policy=policy,
             units=resource.units,
-            booker=booker,
-            slots=await self.availability.slots(resource, span, now, early),
+            booker=state.booker,
+            slots=await self.availability.slots(resource, span, seen_at, early),
             now=now,
             head_start=early,
-            wants_waitlist=wants_waitlist,
-            usage=await self._usage(resource, holder, request)
+            wants_waitlist=data.waitlist,
+            usage=await self._usage(resource, state.booker.sub, request)
             if core.needs_usage(policy)
             else Usage(),
-            already_waiting=waits
-            and await self.bookings.holder_waiting(resource.id, holder.id, request.range),
+            person=state.person,
+            groups=state.groups,
+            walk_in=data.walk_in,
         )
 
-    async def check(self, data: schemas.BookingCreate, caller: Principal, now: datetime) -> Checked:
+    async def check(
+        self,
+        data: schemas.BookingCreate,
+        caller: Principal,
+        now: datetime,
+        dry_run: bool = False,
+    ) -> Checked:
         """The core's decision on the request, or the refusal it gave (with alternatives)."""
         if data.ends_at <= data.starts_at:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
         resource, _ = await self.resources.get(data.resource_id)
-        holder = await self.holder_for(caller, data, resource, now)
+        holder = await self.holders.resolve(caller, data, resource, now, dry_run)
         policy = msgspec.convert(resource.policy, Policy)
         request = Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
-        tags = tuple(set(holder.tags) | (set(caller.tags) if holder.id == caller.sub else set()))
-        booker = Booker(holder.id, holder.role, holder.community, tags, holder.suspended_until)
+        state = await self.holders.state(holder, caller, resource, request.range, now)
         try:
-            # Refuse what needs no loaded state before loading anything.
-            core.screen(request, policy, resource.units, booker, now)
-            facts = await self._facts(resource, holder, policy, request, booker, data.waitlist, now)
+            # Refuse what needs no more loaded state before loading anything else.
+            core.screen(request, policy, resource.units, state.booker, now, data.walk_in)
+            facts = await self._facts(resource, policy, request, state, data, now)
             decision = core.decide(facts)
         except Refusal as refusal:
-            raise await self._explained(refusal, resource, policy, request, booker, now) from None
-        return Checked(resource, holder, policy, request, decision)
+            raise await self._explained(
+                refusal, resource, policy, request, state.booker, now
+            ) from None
+        return Checked(resource, holder.user, policy, request, decision, holder.checked)
 
     async def _explained(
         self,
@@ -178,7 +168,7 @@ class BookingService:
         self, data: schemas.BookingCreate, caller: Principal, now: datetime
     ) -> schemas.BookingPreview:
         await self._draw_due(data.resource_id, now)
-        checked = await self.check(data, caller, now)
+        checked = await self.check(data, caller, now, dry_run=True)
         unit = None
         if checked.resource.units and checked.decision.mode == "book":
             unit = await self._unit(checked)
@@ -191,6 +181,7 @@ class BookingService:
             quantity=checked.request.quantity,
             unit=unit,
             holder=schemas.Holder(sub=checked.holder.id, name=checked.holder.name),
+            person_checked=checked.person_checked,
         )
 
     async def _unit(self, checked: Checked) -> str:
@@ -270,6 +261,7 @@ class BookingService:
             note=data.note,
             series_id=series_id,
             draw_at=decision.draw_at,
+            walk_in=data.walk_in,
             version=1,
             created_at=now,
             updated_at=now,
@@ -279,6 +271,8 @@ class BookingService:
         if books and unit is not None:
             await self.ledger.hold_unit(resource.id, unit, decision.starts, booking.id)
         reason = "booked on behalf of the holder" if caller.sub != checked.holder.id else None
+        if data.walk_in:
+            reason = "walk-in, checked in at once"
         self.bookings.record(
             BookingEvent(
                 booking_id=booking.id,
@@ -297,6 +291,8 @@ class BookingService:
         """The booking if ``caller`` may see it; otherwise 404, never 403 (no probing)."""
         booking = await self.bookings.get(booking_id)
         resource = await self.session.get(Resource, booking.resource_id) if booking else None
-        if booking is None or resource is None or not may_see(caller, held(booking, resource)):
+        if booking is None or resource is None:
+            raise NotFound(f"No booking {booking_id!r}.")
+        if not may_see(caller, await load_held(self.session, booking, resource, caller)):
             raise NotFound(f"No booking {booking_id!r}.")
         return booking

@@ -15,7 +15,14 @@ Rule order (docs/bookings.md, "Rule order"):
 5. slots (409): closure, then release (before a lottery release: an entry), then audience,
    then capacity (when full and the client asked for it: a waitlist place);
 6. quota (409): active bookings per week, minutes per day;
-7. one entry or waitlist place per person and time (409).
+7. one entry or waitlist place per person and time (409 ``duplicate_entry``);
+8. per person on this resource (409 ``person_limit``): bookings and places one person may
+   hold at one time;
+9. per person across a group of resources (409 ``group_limit``).
+
+A walk-in (recorded by staff, a worker or the owning partner for the slot in progress)
+replaces the lead-time and horizon rules of step 3 by "the slot is in progress", is never an
+entry or a waitlist place, and is checked in at once.
 
 The ledger has the last word on capacity: ``on_ledger_full`` says what a request becomes
 when the database finds a slot full after the rules passed.
@@ -31,13 +38,21 @@ from typing import Literal
 from scheduler.core import refusals as kinds
 from scheduler.core import rules
 from scheduler.core.availability import Slot
+from scheduler.core.people import GroupUsage, PersonUsage, over_group_limit
 from scheduler.core.policy import Policy
-from scheduler.core.refusals import Alternative, CapacityFacts, FullSlot, QuotaFacts, Refusal
+from scheduler.core.refusals import (
+    Alternative,
+    CapacityFacts,
+    FullSlot,
+    QuotaFacts,
+    Refusal,
+    TimingFacts,
+)
 from scheduler.core.rules import Booker, Request, Usage
 from scheduler.core.timerange import TimeRange
 
 Mode = Literal["book", "enter", "waitlist"]
-InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted"]
+InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted", "checked_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +60,10 @@ class BookingFacts:
     """Everything the decision needs, as values.
 
     ``slots`` are the resource's slots from one granule before the request to its end, as
-    ``booker`` sees them (their early access already applied); ``usage`` is what the quota
-    counts (zero unless ``needs_usage``); ``already_waiting`` whether the holder has an entry
-    or waitlist place overlapping the request (False unless ``may_wait``).
+    ``booker`` sees them (their early access already applied; for a walk-in, as they were at
+    the request's start); ``usage`` is what the quota counts (zero unless ``needs_usage``);
+    ``person`` what the holder already has on this resource overlapping the request;
+    ``groups`` the resource's groups with the holder's use of each in the request's period.
     """
 
     request: Request
@@ -59,7 +75,9 @@ class BookingFacts:
     head_start: timedelta = timedelta(0)
     wants_waitlist: bool = False
     usage: Usage = field(default_factory=Usage)
-    already_waiting: bool = False
+    person: PersonUsage = field(default_factory=PersonUsage)
+    groups: Sequence[GroupUsage] = ()
+    walk_in: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +105,34 @@ def may_wait(policy: Policy, wants_waitlist: bool) -> bool:
 
 
 def screen(
-    request: Request, policy: Policy, units: Sequence[str], booker: Booker, now: datetime
+    request: Request,
+    policy: Policy,
+    units: Sequence[str],
+    booker: Booker,
+    now: datetime,
+    walk_in: bool = False,
 ) -> None:
     """Rules 1-3, which need nothing from the database."""
     rules.check_shape(request, policy, units)
     rules.check_person(booker, policy, now)
-    rules.check_timing(request, policy, now)
+    if walk_in:
+        _check_in_progress(request, now)
+    else:
+        rules.check_timing(request, policy, now)
 
 
-def initial_status(mode: Mode, policy: Policy) -> InitialStatus:
+def _check_in_progress(request: Request, now: datetime) -> None:
+    if not request.range.contains_instant(now):
+        raise Refusal(
+            kinds.NOT_IN_PROGRESS,
+            "A walk-in is recorded for the time in progress: it must include now.",
+            TimingFacts(rule="walk_in", opens_at=request.range.start, closes_at=request.range.end),
+        )
+
+
+def initial_status(mode: Mode, policy: Policy, walk_in: bool = False) -> InitialStatus:
+    if walk_in:
+        return "checked_in"
     if mode == "enter":
         return "entered"
     if mode == "waitlist":
@@ -104,11 +141,14 @@ def initial_status(mode: Mode, policy: Policy) -> InitialStatus:
 
 
 def _slot_mode(facts: BookingFacts, covering: Sequence[Slot]) -> Mode:
-    """Rule 5: closure, release, audience and capacity, with the lottery and waitlist ways out."""
+    """Rule 5: closure, release, audience and capacity, with the lottery and waitlist ways
+    out (never for a walk-in: the person is at the desk now)."""
     request, booker = facts.request, facts.booker
     try:
         rules.check_slots(request, covering, booker)
     except Refusal as refusal:
+        if facts.walk_in:
+            raise
         if refusal.kind is kinds.NOT_RELEASED and facts.policy.allocation == "lottery":
             rules.check_slots(request, covering, booker, release=False, capacity=False)
             return "enter"
@@ -119,25 +159,63 @@ def _slot_mode(facts: BookingFacts, covering: Sequence[Slot]) -> Mode:
     return "book"
 
 
-def decide(facts: BookingFacts) -> Decision:
-    """Every rule in order; what the request becomes, or the first ``Refusal``."""
-    screen(facts.request, facts.policy, facts.units, facts.booker, facts.now)
-    covering = rules.covering_slots(facts.request, facts.slots)
-    mode = _slot_mode(facts, covering)
-    if needs_usage(facts.policy):
-        rules.check_quota(facts.request, facts.policy, facts.usage)
-    if mode != "book" and facts.already_waiting:
+def _check_person_limits(facts: BookingFacts, mode: Mode) -> None:
+    """Rules 7-9: one entry per time, then per person on the resource, then per group."""
+    person, policy = facts.person, facts.policy
+    if mode != "book" and person.waiting:
         raise Refusal(
             kinds.DUPLICATE_ENTRY,
             "You already have an entry or waitlist place for this time.",
             QuotaFacts(rule="one_entry_per_slot"),
         )
+    held = person.bookings + person.waiting
+    limit = policy.max_bookings_per_person_per_slot
+    if held + 1 > limit:
+        raise Refusal(
+            kinds.PERSON_LIMIT,
+            f"One person may hold at most {limit} booking(s) at one time here.",
+            QuotaFacts(rule="policy.max_bookings_per_person_per_slot", limit=limit, current=held),
+        )
+    places = policy.max_places_per_person_per_slot
+    if places is not None and person.places + facts.request.quantity > places:
+        raise Refusal(
+            kinds.PERSON_LIMIT,
+            f"One person may hold at most {places} place(s) at one time here.",
+            QuotaFacts(
+                rule="policy.max_places_per_person_per_slot", limit=places, current=person.places
+            ),
+        )
+    group = over_group_limit(facts.groups, entering=mode != "book")
+    if group is not None:
+        entering = mode != "book"
+        raise Refusal(
+            kinds.GROUP_LIMIT,
+            f"You already hold what one person may in {group.name} for that time.",
+            QuotaFacts(
+                rule="group.max_entries" if entering else "group.max_bookings",
+                limit=group.max_entries if entering else group.max_bookings,
+                current=group.entries if entering else group.bookings,
+                group_id=group.group_id,
+                group_name=group.name,
+            ),
+        )
+
+
+def decide(facts: BookingFacts) -> Decision:
+    """Every rule in order; what the request becomes, or the first ``Refusal``."""
+    screen(facts.request, facts.policy, facts.units, facts.booker, facts.now, facts.walk_in)
+    covering = rules.covering_slots(facts.request, facts.slots)
+    mode = _slot_mode(facts, covering)
+    if needs_usage(facts.policy):
+        rules.check_quota(facts.request, facts.policy, facts.usage)
+    _check_person_limits(facts, mode)
     draw_at = None
     if mode == "enter":
         # Entries are drawn at the general release, whatever head start their holder has.
         releases = [slot.releases_at + facts.head_start for slot in covering if slot.releases_at]
         draw_at = min(releases) if releases else None
-    return Decision(mode, initial_status(mode, facts.policy), tuple(covering), draw_at)
+    status = initial_status(mode, facts.policy, facts.walk_in)
+    return Decision(mode, status, tuple(covering), draw_at)
 
 
 def on_ledger_full(

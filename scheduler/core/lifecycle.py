@@ -107,6 +107,8 @@ class Actor(Protocol):
     def partner(self) -> str | None: ...
     @property
     def is_staff(self) -> bool: ...
+    @property
+    def communities(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ class Held:
     status: str
     range: TimeRange
     offer_expires_at: datetime | None = None
+    created_by: str | None = None
+    holder_community: str | None = None
 
 
 def manages(actor: Actor, partner_id: str) -> bool:
@@ -125,9 +129,25 @@ def manages(actor: Actor, partner_id: str) -> bool:
     return actor.is_staff or (actor.role == "partner" and actor.partner == partner_id)
 
 
+def serves(actor: Actor, community: str | None) -> bool:
+    """Whether a neighbourhood worker serves the residents of ``community``."""
+    return actor.role == "worker" and community is not None and community in actor.communities
+
+
+def may_book_for(actor: Actor, holder_community: str | None, partner_id: str) -> bool:
+    """Staff book for anyone; a partner for anyone on its own resources; a neighbourhood
+    worker for the residents of their communities, on any resource."""
+    return manages(actor, partner_id) or serves(actor, holder_community)
+
+
 def may_see(actor: Actor, booking: Held) -> bool:
-    """Holders see their own bookings, partners those on their resources, staff all."""
-    return booking.holder_id == actor.sub or manages(actor, booking.partner_id)
+    """Holders see their own bookings, partners those on their resources, workers those of
+    their communities' residents, staff all."""
+    return (
+        booking.holder_id == actor.sub
+        or manages(actor, booking.partner_id)
+        or serves(actor, booking.holder_community)
+    )
 
 
 def may_decide(actor: Actor, booking: Held, policy: Policy) -> bool:
@@ -155,9 +175,13 @@ def cancel_deadline(booking: Held, policy: Policy) -> datetime:
 
 
 def check_cancel(actor: Actor, booking: Held, policy: Policy, now: datetime) -> None:
-    """The holder cancels a pending or confirmed booking until the policy's deadline; those
+    """The holder cancels a pending or confirmed booking until the policy's deadline, and a
+    booking someone else made for them at any time (they never chose its deadline); those
     who manage the resource cancel at any time."""
     if manages(actor, booking.partner_id) or booking.status not in ("confirmed", "pending"):
+        return
+    made_for_holder = booking.created_by is not None and booking.created_by != booking.holder_id
+    if actor.sub == booking.holder_id and made_for_holder:
         return
     deadline = cancel_deadline(booking, policy)
     if now > deadline:
@@ -170,6 +194,12 @@ def check_cancel(actor: Actor, booking: Held, policy: Policy, now: datetime) -> 
                 deadline=deadline,
             ),
         )
+
+
+def may_excuse(actor: Actor, booking: Held) -> bool:
+    """Staff, or the resource's partner, excuse a no-show (illness, a closure the resident
+    could not know of): it stops counting toward suspensions."""
+    return booking.status == "no_show" and manages(actor, booking.partner_id)
 
 
 def check_in_window(actor: Actor, booking: Held, policy: Policy) -> tuple[datetime, datetime]:

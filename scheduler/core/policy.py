@@ -14,11 +14,14 @@ Minutes = Annotated[int, msgspec.Meta(ge=0, le=366 * MINUTES_PER_DAY)]
 
 
 class NoShowPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``limit`` no-shows within ``window_days`` suspend booking rights for ``suspend_days``."""
+    """``limit`` no-shows within ``window_days`` suspend booking rights for ``suspend_days``
+    in ``scope``: this resource (the default), all of this partner's resources, or everywhere
+    (which only staff may set). Bounds keep one unit from punishing a resident for long."""
 
-    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
-    window_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 30
-    suspend_days: Annotated[int, msgspec.Meta(ge=0, le=366)] = 14
+    limit: Annotated[int, msgspec.Meta(ge=2, le=20)] = 3
+    window_days: Annotated[int, msgspec.Meta(ge=7, le=90)] = 30
+    suspend_days: Annotated[int, msgspec.Meta(ge=0, le=90)] = 14
+    scope: Literal["resource", "partner", "everywhere"] = "resource"
 
 
 class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw_only=True):
@@ -32,7 +35,7 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     min_lead_minutes: Minutes = 0
     horizon_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 14
     approval: Literal["auto", "staff"] = "auto"
-    cancel_deadline_minutes: Minutes = 60
+    cancel_deadline_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * MINUTES_PER_DAY)] = 60
     release: ReleasePolicy | None = None
     max_party_size: Annotated[
         int,
@@ -42,6 +45,18 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     ] = 4
     max_active_bookings_per_week: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
     max_minutes_per_day: Annotated[int, msgspec.Meta(ge=5, le=MINUTES_PER_DAY)] | None = None
+    max_bookings_per_person_per_slot: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=100, description="Bookings (and entries) one person may hold at one time"
+        ),
+    ] = 1
+    max_places_per_person_per_slot: (
+        Annotated[
+            int, msgspec.Meta(ge=1, le=1000, description="Places one person may hold at one time")
+        ]
+        | None
+    ) = None
     eligible_tags: Annotated[list[str], msgspec.Meta(max_length=20)] = msgspec.field(
         default_factory=list
     )

@@ -90,11 +90,14 @@ class CapacityFacts(RefusalFacts, kw_only=True, omit_defaults=True):
 
 
 class QuotaFacts(RefusalFacts, kw_only=True, omit_defaults=True):
-    """The person already holds as much as the policy allows."""
+    """The person already holds as much as the policy allows (on this resource, or across a
+    group of resources)."""
 
     limit: int | None = None
     current: int | None = None
     requested_minutes: int | None = None
+    group_id: str | None = None
+    group_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,9 @@ NOT_ELIGIBLE = RefusalKind("not_eligible", 403, "Not eligible to book this resou
 LEAD_TIME = RefusalKind("lead_time", 409, "Too late to book this slot", TimingFacts, True)
 HORIZON = RefusalKind("horizon", 409, "Too far ahead to book", TimingFacts, True)
 NOT_RELEASED = RefusalKind("not_released", 409, "Not released for booking yet", TimingFacts, True)
+NOT_IN_PROGRESS = RefusalKind(
+    "not_in_progress", 409, "A walk-in is recorded for the slot in progress", TimingFacts
+)
 CANCEL_DEADLINE = RefusalKind("cancel_deadline", 409, "Too late to cancel", TimingFacts)
 CHECK_IN_WINDOW = RefusalKind("check_in_window", 409, "Check-in is not open now", TimingFacts)
 OUTSIDE_WINDOW = RefusalKind(
@@ -135,6 +141,12 @@ UNIT_TAKEN = RefusalKind("unit_taken", 409, "The requested unit is taken", Capac
 QUOTA_EXCEEDED = RefusalKind("quota_exceeded", 409, "Booking quota exceeded", QuotaFacts)
 DUPLICATE_ENTRY = RefusalKind(
     "duplicate_entry", 409, "You already have an entry or waitlist place for this time", QuotaFacts
+)
+PERSON_LIMIT = RefusalKind(
+    "person_limit", 409, "You already hold as much of this time as one person may", QuotaFacts
+)
+GROUP_LIMIT = RefusalKind(
+    "group_limit", 409, "You already hold a booking in this group for that time", QuotaFacts
 )
 
 KINDS: dict[str, RefusalKind] = {
@@ -148,6 +160,7 @@ KINDS: dict[str, RefusalKind] = {
         LEAD_TIME,
         HORIZON,
         NOT_RELEASED,
+        NOT_IN_PROGRESS,
         CANCEL_DEADLINE,
         CHECK_IN_WINDOW,
         OUTSIDE_WINDOW,
@@ -156,6 +169,8 @@ KINDS: dict[str, RefusalKind] = {
         UNIT_TAKEN,
         QUOTA_EXCEEDED,
         DUPLICATE_ENTRY,
+        PERSON_LIMIT,
+        GROUP_LIMIT,
     )
 }
 FAMILIES: tuple[type[RefusalFacts], ...] = (

@@ -54,6 +54,10 @@ class Booking(Base):
     draw_at: Mapped[datetime | None] = mapped_column(index=True)
     offer_expires_at: Mapped[datetime | None] = mapped_column(index=True)
     reminded_at: Mapped[datetime | None]
+    walk_in: Mapped[bool] = mapped_column(default=False)
+    excused_at: Mapped[datetime | None]
+    excused_by: Mapped[str | None] = mapped_column(String(200))
+    excuse_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -76,6 +80,8 @@ class Draw(Base):
     seed: Mapped[str] = mapped_column(String(64))
     entries: Mapped[list[str]] = mapped_column(JSONType)
     winners: Mapped[list[str]] = mapped_column(JSONType)
+    # Entries whose holder already held a booking in one of the resource's groups then.
+    withdrawn: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
 
 class OutboxEvent(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db.base import Base, JSONType
 
-ROLES = ("resident", "partner", "staff", "admin")
+ROLES = ("resident", "worker", "partner", "staff", "admin")
 ZONES = ("expo_park", "office", "camp", "campus", "residential")
 KINDS = ("sports_field", "court", "parking", "room", "canteen", "other")
 
@@ -20,7 +20,13 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 class User(Base):
-    """A person known by the ``sub`` of their token, provisioned on first sight."""
+    """A person: known by the ``sub`` of their token (provisioned on first sight), or entered
+    in the resident registry by staff or a neighbourhood worker before any booking.
+
+    ``verified`` is False for a resident created implicitly by a proxy booking; ``merged_into``
+    points a duplicate record at the one that survived a merge; ``anonymised_at`` is set when
+    the retention duty removed the personal data of a long-inactive resident.
+    """
 
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
@@ -29,11 +35,18 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(20))
     partner_id: Mapped[str | None] = mapped_column(String(200))
-    community: Mapped[str | None] = mapped_column(String(200))
+    community: Mapped[str | None] = mapped_column(String(200), index=True)
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    suspended_until: Mapped[datetime | None]
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    identity_ref: Mapped[str | None] = mapped_column(String(200), index=True)
+    verified: Mapped[bool] = mapped_column(default=True)
+    merged_into: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime]
+    anonymised_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Partner(Base):
@@ -84,3 +97,40 @@ class Resource(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(index=True)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ResourceGroup(Base):
+    """Resources that share a per-person limit (all school grounds: one evening each).
+
+    A person may hold at most ``max_bookings`` active bookings and ``max_entries`` lottery
+    entries across the group per local day (``period = "day"``, in ``timezone``) or among
+    overlapping times (``period = "overlap"``).
+    """
+
+    __tablename__ = "resource_groups"
+    __table_args__ = (CheckConstraint("period IN ('day', 'overlap')", name="period"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    max_bookings: Mapped[int] = mapped_column(Integer, default=1)
+    max_entries: Mapped[int] = mapped_column(Integer, default=1)
+    period: Mapped[str] = mapped_column(String(10), default="day")
+    timezone: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ResourceGroupMember(Base):
+    """One resource in one group (the lookup from a resource to its groups)."""
+
+    __tablename__ = "resource_group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("resource_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    resource_id: Mapped[str] = mapped_column(
+        ForeignKey("resources.id"), primary_key=True, index=True
+    )

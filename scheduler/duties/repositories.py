@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.db.bookings import Booking
@@ -50,9 +50,3 @@ class DutyRepository:
             Booking.starts_at > now,
             Booking.starts_at <= now + horizon,
         )
-
-    async def no_shows_since(self, holder_id: str, since: datetime) -> int:
-        query = select(func.count()).where(
-            Booking.holder_id == holder_id, Booking.status == "no_show", Booking.ends_at > since
-        )
-        return int(await self.session.scalar(query) or 0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import msgspec
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.availability.services import AvailabilityService
@@ -17,9 +16,10 @@ from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.core.policy import Policy
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking
-from scheduler.db.catalogue import Resource, User
+from scheduler.db.catalogue import Resource
 from scheduler.duties.repositories import DutyRepository
 from scheduler.idempotency.repositories import IdempotencyRepository
+from scheduler.residents.suspensions import SuspensionService
 
 SYSTEM = "system:jobs"
 SHORTEST_PENDING_EXPIRY = timedelta(minutes=5)
@@ -63,29 +63,19 @@ class DutyService:
         and repeated no-shows suspend the holder's booking rights."""
         finished = 0
         for booking in await self.due.ended(now):
-            _, policy = await self._policy(booking.resource_id)
+            resource, policy = await self._policy(booking.resource_id)
             if booking.status == "confirmed" and policy.check_in_required:
                 await self.lifecycle.transition(booking, "no_show", SYSTEM, now, "did not check in")
-                await self._maybe_suspend(booking.holder_id, policy, now)
+                await self._maybe_suspend(booking.holder_id, resource, policy, now)
             else:
                 await self.lifecycle.transition(booking, "complete", SYSTEM, now)
             finished += 1
         return finished
 
-    async def _maybe_suspend(self, holder_id: str, policy: Policy, now: datetime) -> None:
-        rule = policy.no_show
-        count = await self.due.no_shows_since(holder_id, now - timedelta(days=rule.window_days))
-        if count >= rule.limit and rule.suspend_days:
-            until = now + timedelta(days=rule.suspend_days)
-            await self.session.execute(
-                update(User)
-                .where(
-                    User.id == holder_id,
-                    (User.suspended_until.is_(None)) | (User.suspended_until < until),
-                )
-                .values(suspended_until=until)
-                .execution_options(synchronize_session=False)
-            )
+    async def _maybe_suspend(
+        self, holder_id: str, resource: Resource, policy: Policy, now: datetime
+    ) -> None:
+        await SuspensionService(self.session).reconsider(holder_id, resource, policy.no_show, now)
 
     async def lapse_offers(self, now: datetime) -> int:
         lapsed = 0

@@ -18,10 +18,11 @@ class UserController(Controller):
 
     @get("/{sub:str}", operation_id="getUser", responses=problems(404))
     async def get_user(
-        self, sub: FromPath[str], db_session: DbSession, principal: Caller
+        self, sub: FromPath[str], db_session: DbSession, now: Now, principal: Caller
     ) -> schemas.User:
         """A person's record: staff see anyone, everyone else only themselves (404 otherwise)."""
-        return UserService.view(await UserService(db_session).visible(sub, principal))
+        users = UserService(db_session)
+        return await users.view(await users.visible(sub, principal), now)
 
     @patch("/{sub:str}", operation_id="updateUser", guards=[STAFF], responses=problems(403, 404))
     async def update(
@@ -29,10 +30,12 @@ class UserController(Controller):
         sub: FromPath[str],
         data: JSONBody[schemas.UserUpdate],
         db_session: DbSession,
+        now: Now,
         principal: Caller,
     ) -> schemas.User:
         """Set a person's staff-maintained tags (they add to the tags in their token)."""
-        return UserService.view(await UserService(db_session).set_tags(sub, data.tags))
+        users = UserService(db_session)
+        return await users.view(await users.set_tags(sub, data.tags), now)
 
     @delete(
         "/{sub:str}/suspension",
@@ -43,5 +46,5 @@ class UserController(Controller):
     async def lift(
         self, sub: FromPath[str], db_session: DbSession, now: Now, principal: Caller
     ) -> None:
-        """Lift a no-show suspension now."""
-        await UserService(db_session).lift_suspension(sub)
+        """Lift every running suspension of this person now (see also /suspensions)."""
+        await UserService(db_session).lift_suspension(sub, principal, now)

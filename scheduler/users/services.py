@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.tokens import Principal
 from scheduler.db.catalogue import User
 from scheduler.errors import NotFound
+from scheduler.residents.repositories import SuspensionRepository
+from scheduler.residents.suspensions import SuspensionService
 from scheduler.users import schemas
 from scheduler.users.repositories import UserRepository
 
@@ -39,13 +41,15 @@ class UserService:
         await self.session.flush()
         return user
 
-    async def lift_suspension(self, sub: str) -> None:
-        user = await self._get(sub)
-        user.suspended_until = None
-        await self.session.flush()
+    async def lift_suspension(self, sub: str, caller: Principal, now: datetime) -> None:
+        """Lift every running suspension of ``sub`` (kept as history, marked lifted)."""
+        await SuspensionService(self.session).lift_all(sub, caller, now)
 
-    @staticmethod
-    def view(user: User) -> schemas.User:
+    async def view(self, user: User, now: datetime) -> schemas.User:
+        """The record with the end of its longest running suspension, in any scope."""
+        rows, _ = await SuspensionRepository(self.session).page(
+            SuspensionRepository(self.session).running(now, user_id=user.id), 1, 0
+        )
         return schemas.User(
             sub=user.id,
             name=user.name,
@@ -53,7 +57,7 @@ class UserService:
             partner_id=user.partner_id,
             community=user.community,
             tags=list(user.tags),
-            suspended_until=user.suspended_until,
+            suspended_until=rows[0][0].until if rows else None,
             created_at=user.created_at,
             last_seen_at=user.last_seen_at,
         )

@@ -9,18 +9,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from scheduler.db.bookings import Booking as BookingRow
 from tests.support.builders import Tokens, make_partner, make_resource, make_window, ok, unique
 
 ROLES = ("anonymous", "resident", "other_resident", "partner", "other_partner", "staff", "admin")
+WORKER_COMMUNITY = "shangnan-2"  # ``resident`` lives there, ``other_resident`` elsewhere
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 
 
 class World:
     """Two partners, two residents; fresh objects on demand so every call starts clean."""
 
-    def __init__(self, client: Any, tokens: Tokens) -> None:
-        self.client, self.tokens = client, tokens
+    def __init__(self, client: Any, tokens: Tokens, db: Any) -> None:
+        self.client, self.tokens, self.db = client, tokens, db
         self.resident_sub, self.other_sub = unique("r1"), unique("r2")
         self.hour = 1
 
@@ -29,12 +32,13 @@ class World:
         self.other_partner = (await make_partner(self.client, self.tokens))["id"]
         self.headers = {
             "anonymous": {},
-            "resident": self.tokens.resident(sub=self.resident_sub),
-            "other_resident": self.tokens.resident(sub=self.other_sub),
+            "resident": self.tokens.resident(sub=self.resident_sub, community=WORKER_COMMUNITY),
+            "other_resident": self.tokens.resident(sub=self.other_sub, community="shangnan-1"),
             "partner": self.tokens.partner(self.partner),
             "other_partner": self.tokens.partner(self.other_partner),
             "staff": self.tokens.staff(),
             "admin": self.tokens.admin(),
+            "worker": self.tokens.worker(WORKER_COMMUNITY),
         }
         for role in ("resident", "other_resident"):
             ok(await self.client.get("/api/v1/resources?limit=1", headers=self.headers[role]))
@@ -86,6 +90,13 @@ class Case:
     path: str  # as in the OpenAPI document
     setup: Setup
     expected: tuple[int, int, int, int, int, int, int]
+    # A neighbourhood worker serving ``resident``'s community; by default the worker is a
+    # stranger to everything, like ``other_resident``.
+    worker: int | None = None
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return (*self.expected, self.expected[2] if self.worker is None else self.worker)
 
 
 def fixed(url: str, body: dict[str, Any] | None = None) -> Setup:
@@ -211,6 +222,77 @@ def webhook_route(suffix: str = "") -> Setup:
     return setup
 
 
+def registry_route(suffix: str = "", body: dict[str, Any] | None = None) -> Setup:
+    """``resident`` as a registry record (the worker serves their community)."""
+
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        return f"/api/v1/residents/{world.resident_sub}{suffix}", body
+
+    return setup
+
+
+async def _merge(world: World) -> tuple[str, dict[str, Any]]:
+    duplicate = ok(
+        await world.client.post(
+            "/api/v1/residents",
+            json={"name": "李奶奶", "community": WORKER_COMMUNITY},
+            headers=world.headers["staff"],
+        ),
+        201,
+    )
+    return f"/api/v1/residents/{world.resident_sub}/merge", {"duplicate_id": duplicate["id"]}
+
+
+async def _suspension(world: World) -> tuple[str, None]:
+    body = {
+        "resident_id": world.resident_sub,
+        "scope": "partner",
+        "scope_id": world.partner,
+        "until": (NOW + timedelta(days=3)).isoformat(),
+        "reason": "kept missing",
+    }
+    made = await world.client.post("/api/v1/suspensions", json=body, headers=world.headers["staff"])
+    return f"/api/v1/suspensions/{ok(made, 201)['id']}", None
+
+
+def _new_suspension(world: World) -> Awaitable[tuple[str, dict[str, Any]]]:
+    async def setup() -> tuple[str, dict[str, Any]]:
+        return "/api/v1/suspensions", {
+            "resident_id": world.resident_sub,
+            "scope": "partner",
+            "scope_id": world.partner,
+            "until": (NOW + timedelta(days=3)).isoformat(),
+            "reason": "kept missing",
+        }
+
+    return setup()
+
+
+async def _new_group(world: World) -> tuple[str, dict[str, Any]]:
+    return "/api/v1/resource-groups", {
+        "id": unique("grounds"),
+        "name": "School grounds",
+        "resource_ids": [],
+    }
+
+
+async def _group(world: World) -> tuple[str, None]:
+    body = {"id": unique("grounds"), "name": "School grounds", "resource_ids": []}
+    made = await world.client.post(
+        "/api/v1/resource-groups", json=body, headers=world.headers["staff"]
+    )
+    return f"/api/v1/resource-groups/{ok(made, 201)['id']}", None
+
+
+async def _no_show(world: World) -> tuple[str, dict[str, Any]]:
+    booking = await world.booking()
+    async with world.db() as session, session.begin():
+        await session.execute(
+            update(BookingRow).where(BookingRow.id == booking).values(status="no_show")
+        )
+    return f"/api/v1/bookings/{booking}/excuse", {"reason": "in hospital"}
+
+
 ALL = (200,) * 7
 SIGNED_IN = (401, 200, 200, 200, 200, 200, 200)
 STAFF_ONLY = (401, 403, 403, 403, 403, 200, 200)
@@ -325,36 +407,48 @@ MATRIX = [
         (401, 201, 201, 201, 201, 201, 201),
     ),
     Case("GET", "/api/v1/bookings", fixed("/api/v1/bookings"), SIGNED_IN),
-    Case("GET", "/api/v1/bookings/{booking_id}", booking_route(), HOLDER_AND_OWNER),
+    Case("GET", "/api/v1/bookings/{booking_id}", booking_route(), HOLDER_AND_OWNER, worker=200),
     Case(
-        "GET", "/api/v1/bookings/{booking_id}/history", booking_route("/history"), HOLDER_AND_OWNER
+        "GET",
+        "/api/v1/bookings/{booking_id}/history",
+        booking_route("/history"),
+        HOLDER_AND_OWNER,
+        worker=200,
     ),
     Case(
         "POST",
         "/api/v1/bookings/{booking_id}/approve",
         booking_route("/approve", approval="staff"),
         (401, 403, 404, 200, 404, 200, 200),
+        worker=403,
     ),
     Case(
         "POST",
         "/api/v1/bookings/{booking_id}/reject",
         booking_route("/reject", approval="staff"),
         (401, 403, 404, 200, 404, 200, 200),
+        worker=403,
     ),
     Case(
-        "POST", "/api/v1/bookings/{booking_id}/cancel", booking_route("/cancel"), HOLDER_AND_OWNER
+        "POST",
+        "/api/v1/bookings/{booking_id}/cancel",
+        booking_route("/cancel"),
+        HOLDER_AND_OWNER,
+        worker=200,
     ),
     Case(
         "POST",
         "/api/v1/bookings/{booking_id}/check-in",
         booking_route("/check-in", now_slot=True),
         HOLDER_AND_OWNER,
+        worker=200,
     ),
     Case(
         "POST",
         "/api/v1/bookings/{booking_id}/accept",
         booking_route("/accept"),
         (401, 409, 404, 403, 404, 409, 409),
+        worker=403,
     ),
     Case(
         "GET", "/api/v1/approvals", fixed("/api/v1/approvals"), (401, 403, 403, 200, 200, 200, 200)
@@ -373,6 +467,95 @@ MATRIX = [
         "/api/v1/users/{sub}/suspension",
         resident_route("/suspension"),
         (401, 403, 403, 403, 403, 204, 204),
+    ),
+    Case(
+        "POST",
+        "/api/v1/residents",
+        fixed("/api/v1/residents", {"name": "王大爷", "community": WORKER_COMMUNITY}),
+        (401, 403, 403, 403, 403, 201, 201),
+        worker=201,
+    ),
+    Case("GET", "/api/v1/residents", fixed("/api/v1/residents"), STAFF_ONLY, worker=200),
+    Case(
+        "GET",
+        "/api/v1/residents/me",
+        fixed("/api/v1/residents/me"),
+        SIGNED_IN,
+        worker=200,
+    ),
+    Case("GET", "/api/v1/residents/{resident_id}", registry_route(), STAFF_ONLY, worker=200),
+    Case(
+        "PATCH",
+        "/api/v1/residents/{resident_id}",
+        registry_route(body={"tags": ["elderly"]}),
+        STAFF_ONLY,
+        worker=200,
+    ),
+    Case(
+        "GET",
+        "/api/v1/residents/{resident_id}/personal",
+        registry_route("/personal"),
+        STAFF_ONLY,
+        worker=200,
+    ),
+    Case("POST", "/api/v1/residents/{resident_id}/merge", _merge, STAFF_ONLY, worker=200),
+    Case(
+        "GET",
+        "/api/v1/suspensions",
+        fixed("/api/v1/suspensions"),
+        (401, 403, 403, 200, 200, 200, 200),
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/suspensions",
+        _new_suspension,
+        (401, 403, 403, 201, 403, 201, 201),
+        worker=403,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/suspensions/{suspension_id}",
+        _suspension,
+        (401, 403, 403, 204, 403, 204, 204),
+        worker=403,
+    ),
+    Case(
+        "GET",
+        "/api/v1/personal-data-access",
+        fixed("/api/v1/personal-data-access"),
+        STAFF_ONLY,
+        worker=403,
+    ),
+    Case(
+        "POST",
+        "/api/v1/resource-groups",
+        _new_group,
+        (401, 403, 403, 403, 403, 201, 201),
+        worker=403,
+    ),
+    Case("GET", "/api/v1/resource-groups", fixed("/api/v1/resource-groups"), SIGNED_IN, worker=200),
+    Case("GET", "/api/v1/resource-groups/{group_id}", _group, SIGNED_IN, worker=200),
+    Case(
+        "PATCH",
+        "/api/v1/resource-groups/{group_id}",
+        lambda world: _with_body(_group(world), {"name": "Grounds"}),
+        STAFF_ONLY,
+        worker=403,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/resource-groups/{group_id}",
+        _group,
+        (401, 403, 403, 403, 403, 204, 204),
+        worker=403,
+    ),
+    Case(
+        "POST",
+        "/api/v1/bookings/{booking_id}/excuse",
+        _no_show,
+        (401, 403, 404, 200, 404, 200, 200),
+        worker=403,
     ),
     Case("POST", "/api/v1/feeds", fixed("/api/v1/feeds"), (401, 201, 201, 201, 201, 201, 201)),
     Case("GET", "/api/v1/feeds/{feed_token}", _feed, ALL),
@@ -427,12 +610,12 @@ async def test_every_documented_route_is_in_the_matrix(client):
 
 
 @pytest.mark.parametrize("case", MATRIX, ids=lambda case: f"{case.method} {case.path}")
-async def test_authorization(client, tokens: Tokens, clock, case: Case):
+async def test_authorization(client, tokens: Tokens, db, clock, case: Case):
     clock.set(NOW)
-    world = World(client, tokens)
+    world = World(client, tokens, db)
     await world.start()
     got = []
-    for role in ROLES:
+    for role in (*ROLES, "worker"):
         url, body = await case.setup(world)
         response = await client.request(case.method, url, json=body, headers=world.headers[role])
         got.append(response.status_code)
@@ -440,4 +623,4 @@ async def test_authorization(client, tokens: Tokens, clock, case: Case):
             assert response.headers["content-type"].startswith("application/problem+json"), (
                 response.text
             )
-    assert tuple(got) == case.expected, dict(zip(ROLES, got, strict=True))
+    assert tuple(got) == case.statuses, str(dict(zip((*ROLES, "worker"), got, strict=True)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
 
 from scheduler.db.catalogue import User
 from tests.support.builders import (
@@ -242,10 +241,13 @@ async def test_suspended_resident_is_refused(client, tokens: Tokens, db, at_eigh
     sub = unique("suspended")
     ok(await client.get("/api/v1/zones", headers=tokens.resident(sub=sub)))
     await client.get("/api/v1/resources?limit=1", headers=tokens.resident(sub=sub))
-    async with db() as session, session.begin():
-        await session.execute(
-            update(User).where(User.id == sub).values(suspended_until=NOW + timedelta(days=14))
-        )
+    suspension = {
+        "resident_id": sub,
+        "scope": "everywhere",
+        "until": (NOW + timedelta(days=14)).isoformat(),
+        "reason": "three missed evenings",
+    }
+    ok(await client.post("/api/v1/suspensions", json=suspension, headers=tokens.staff()), 201)
     problem = assert_problem(
         await book(client, tokens.resident(sub=sub), resource["id"], *EVENING), 403, "suspended"
     )
@@ -405,9 +407,10 @@ async def test_proxy_booking_for_a_resident(client, tokens: Tokens, at_eight):
         made["holder"] == {"sub": elder["sub"], "name": "李奶奶"}
         and made["created_by"] == "staff-test"
     )
+    later = ("2026-12-01T19:00:00+08:00", "2026-12-01T20:00:00+08:00")
     by_partner = ok(
         await book(
-            client, tokens.partner(partner["id"]), resource["id"], *EVENING, on_behalf_of=elder
+            client, tokens.partner(partner["id"]), resource["id"], *later, on_behalf_of=elder
         ),
         201,
     )

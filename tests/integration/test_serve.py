@@ -21,7 +21,7 @@ def test_demo_serve_on_sqlite(tmp_path):
         output = log.read_text()
         assert "/schema" in output and "DEMO MODE" in output
         tokens = dict(re.findall(r"^  (\w+)\s+\S+\s+(\S+)$", output, flags=re.MULTILINE))
-        assert set(tokens) == {"resident", "partner", "staff", "admin"}
+        assert set(tokens) == {"resident", "worker", "partner", "staff", "admin"}
         assert httpx.get(f"{base_url}/health").status_code == 200
         assert httpx.get(f"{base_url}/ready").json()["status"] == "ok"
         docs = httpx.get(f"{base_url}/schema")

@@ -34,6 +34,10 @@ class Tokens:
     def resident(self, sub: str | None = None, **claims: Any) -> dict[str, str]:
         return self.headers("resident", sub=sub, **claims)
 
+    def worker(self, *communities: str, sub: str | None = None) -> dict[str, str]:
+        """A neighbourhood worker serving ``communities``."""
+        return self.headers("worker", sub=sub, communities=list(communities))
+
     def partner(self, partner_id: str, sub: str | None = None) -> dict[str, str]:
         return self.headers("partner", sub=sub or f"{partner_id}-manager", partner=partner_id)
 
