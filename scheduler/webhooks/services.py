@@ -70,16 +70,19 @@ def check_url(url: str, policy: DestinationPolicy) -> None:
         raise ValidationFailed.one("url", "must start with http:// or https://")
     if not parts.hostname or any(char.isspace() or ord(char) < 32 for char in url):
         raise ValidationFailed.one("url", "must name a host and contain no spaces")
-    # httpx is what connects, so its reading of the host is the one checked (it and urlsplit
+    # httpx is what connects, so its reading of the host is checked too (it and urlsplit
     # disagree on odd URLs such as ``http://a\\@127.0.0.1/``); both readings must pass.
+    _check_host(parts.hostname, policy)
     try:
-        hosts = {parts.hostname, httpx.URL(url).host}
+        _check_host(httpx.URL(url).host, policy)
     except httpx.InvalidURL as exc:
         raise ValidationFailed.one("url", f"not a valid URL: {exc}") from exc
-    for host in sorted(host for host in hosts if host is not None):
-        reason = refusal_of_host(host, policy)
-        if reason is not None:
-            raise WebhookDestinationForbidden(reason)
+
+
+def _check_host(host: str, policy: DestinationPolicy) -> None:
+    reason = refusal_of_host(host, policy)
+    if reason is not None:
+        raise WebhookDestinationForbidden(reason)
 
 
 def unique_events(events: list[str]) -> list[str]:
