@@ -153,8 +153,8 @@ async def post(
             endpoint_id=endpoint.id,
             delivery_id=delivery.id,
             error=f"{type(exc).__name__}: {exc}".strip(": ")[:500],
-            refused=isinstance(exc.__cause__ or exc, DestinationRefused)
-            or isinstance(exc, DestinationRefused),
+            # httpx re-raises httpcore's errors ``from`` them: the guard's refusal is the cause.
+            forbidden_destination=isinstance(exc.__cause__, DestinationRefused),
         )
         return Outcome(None, NO_RESPONSE, _elapsed_ms(started))
     failure = None if 200 <= status_code < 300 else f"HTTP {status_code}"
