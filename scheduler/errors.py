@@ -158,3 +158,28 @@ class BookingRefused(SchedulerError):
     def __init__(self, code: str, status: int, title: str, detail: str, **facts: object) -> None:
         super().__init__(detail, **facts)
         self.code, self.status, self.title = code, status, title
+
+
+# Webhooks (docs/webhooks.md#where-webhooks-may-be-sent, #limits)
+
+
+class WebhookDestinationForbidden(SchedulerError):
+    """The URL's host is loopback, private, link-local or otherwise not public (SSRF)."""
+
+    code = "webhook_destination_forbidden"
+    title = "Webhooks may only be sent to public addresses"
+    status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"url: {reason}", errors=[FieldError("url", reason)])
+
+
+class WebhookLimitReached(SchedulerError):
+    code = "webhook_limit_reached"
+    title = "This partner has as many webhook endpoints as allowed"
+    status = 422
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"At most {limit} webhook endpoints per partner; delete one first.", limit=limit
+        )

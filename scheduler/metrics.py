@@ -226,3 +226,13 @@ class MetricsController(Controller):
         network only (docs/observability.md)."""
         body = exposition(await measure_backlog(state))
         return Response(body, media_type=EXPOSITION_MEDIA_TYPE)
+
+
+# Webhooks (docs/webhooks.md#failing-endpoints-are-disabled)
+WEBHOOKS_DISABLED = Counter(
+    "scheduler_webhooks_disabled", "Webhook endpoints disabled after failing attempts in a row."
+)
+
+
+def count_webhook_disabled() -> None:
+    WEBHOOKS_DISABLED.inc()

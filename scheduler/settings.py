@@ -5,7 +5,9 @@ Nothing else in the code base reads ``os.environ``; components receive a ``Setti
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -67,6 +69,13 @@ class Settings:
     run_jobs: bool = True
     jobs_interval_seconds: int = 15
     leader_poll_seconds: int = 2
+    # Webhooks (docs/webhooks.md#limits): internal receivers allowed, endpoints per partner,
+    # each endpoint's share of a delivery batch, and when a failing endpoint is disabled.
+    webhook_allow: tuple[str, ...] = ()
+    webhook_max_endpoints: int = 10
+    webhook_endpoint_concurrency: int = 4
+    webhook_endpoint_budget_seconds: int = 10
+    webhook_disable_after_failures: int = 50
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -160,5 +169,29 @@ def load_settings(
         run_jobs=_bool(get("JOBS", "true")),
         jobs_interval_seconds=integer("JOBS_INTERVAL_SECONDS", 15, 1),
         leader_poll_seconds=integer("LEADER_POLL_SECONDS", 2, 1),
+        webhook_allow=_webhook_allow(get("WEBHOOK_ALLOW")),
+        webhook_max_endpoints=integer("WEBHOOK_MAX_ENDPOINTS", 10, 1),
+        webhook_endpoint_concurrency=integer("WEBHOOK_ENDPOINT_CONCURRENCY", 4, 1),
+        webhook_endpoint_budget_seconds=integer("WEBHOOK_ENDPOINT_BUDGET_SECONDS", 10, 1),
+        webhook_disable_after_failures=integer("WEBHOOK_DISABLE_AFTER_FAILURES", 50, 1),
         warnings=tuple(warnings),
     )
+
+
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
+
+
+def _webhook_allow(raw: str) -> tuple[str, ...]:
+    """``SCHEDULER_WEBHOOK_ALLOW``: comma-separated CIDRs, addresses or host names."""
+    entries = tuple(entry.strip() for entry in raw.split(",") if entry.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            if not _HOST_NAME.match(entry.lower()):
+                raise SettingsError(
+                    f"SCHEDULER_WEBHOOK_ALLOW: {entry!r} is neither a CIDR, an address "
+                    "nor a host name"
+                ) from None
+    return entries

@@ -30,6 +30,9 @@ def make_settings(database_url: str, data_dir: Path) -> Settings:
         log_level="WARNING",
         run_jobs=False,
         rate_limit="off",
+        # Test webhook receivers listen on 127.0.0.1; tests/api/test_webhook_ssrf.py runs
+        # an app without this allowance.
+        webhook_allow=("127.0.0.0/8",),
     )
 
 

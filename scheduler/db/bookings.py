@@ -178,6 +178,10 @@ class WebhookEndpoint(Base):
     secret: Mapped[str] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Failed attempts in a row (reset by any success); at the threshold the endpoint is
+    # disabled (active false, disabled_at set) until someone enables it again.
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled_at: Mapped[datetime | None]
 
 
 class WebhookDelivery(Base):

@@ -80,7 +80,7 @@ class JobRunner:
             await asyncio.sleep(poll)
 
     def _lead(self) -> None:
-        tasks.bind(tasks.Runtime(self.session_factory, self.clock))
+        tasks.bind(tasks.Runtime(self.session_factory, self.clock, settings=self.settings))
         store = SQLAlchemyJobStore(
             url=sync_url(self.settings.effective_database_url),
             tablename=JOBS_TABLE,

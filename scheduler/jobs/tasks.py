@@ -16,6 +16,7 @@ from scheduler import metrics
 from scheduler.bookings.draws import DrawService
 from scheduler.clock import Clock
 from scheduler.duties.services import DUTIES, DutyService
+from scheduler.settings import Settings
 
 log = structlog.get_logger("scheduler.jobs")
 
@@ -26,6 +27,7 @@ class Runtime:
     clock: Clock
     runs: int = 0
     failures: int = 0
+    settings: Settings | None = None  # None: every job's defaults (tests that bind by hand)
 
 
 _runtime: Runtime | None = None

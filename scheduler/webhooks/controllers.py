@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from scheduler.auth.middleware import MANAGERS
@@ -25,9 +26,12 @@ class WebhookController(Controller):
         db_session: DbSession,
         now: Now,
         principal: Caller,
+        state: State,
     ) -> Response[schemas.WebhookCreated]:
-        """Register an endpoint; the answer holds its signing `secret`, shown only this once."""
-        endpoint = await WebhookService(db_session).register(data, principal, now)
+        """Register an endpoint; the answer holds its signing `secret`, shown only this once.
+        A URL on a non-public address, or one endpoint too many, is refused with 422."""
+        service = WebhookService(db_session)
+        endpoint = await service.register(data, principal, now, state.settings)
         return Response(to_created(endpoint), status_code=201)
 
     @get("/", operation_id="listWebhooks", responses=problems(403))
@@ -51,6 +55,14 @@ class WebhookController(Controller):
     ) -> None:
         """Remove an endpoint: nothing more is sent to it, and its delivery log goes too."""
         await WebhookService(db_session).delete(webhook_id, principal)
+
+    @post("/{webhook_id:str}/enable", operation_id="enableWebhook", responses=problems(403, 404))
+    async def enable_webhook(
+        self, webhook_id: FromPath[str], db_session: DbSession, principal: Caller
+    ) -> Response[schemas.Webhook]:
+        """Send to an endpoint again after it was disabled for failing (or any time: no-op)."""
+        endpoint = await WebhookService(db_session).enable(webhook_id, principal)
+        return Response(to_schema(endpoint), status_code=200)
 
     @get(
         "/{webhook_id:str}/deliveries",

@@ -19,16 +19,26 @@ from typing import Any
 
 import httpx
 import msgspec
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler import metrics
 from scheduler.db.bookings import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from scheduler.ids import new_id
+from scheduler.outbox.repositories import OutboxRepository
+from scheduler.settings import Settings
+from scheduler.webhooks.destinations import DestinationRefused
 from scheduler.webhooks.repositories import DeliveryRepository, EndpointRepository, OutboxQueue
 from scheduler.webhooks.schemas import ALL_EVENTS, EVENT_TYPES
 
+log = structlog.get_logger("scheduler.webhooks")
+
 FAN_OUT_BATCH = 500
 DELIVERY_BATCH = 50
-CONCURRENT_REQUESTS = 10
+# An endpoint's share of a batch, in rounds of its concurrency: enough to drain a backlog,
+# few enough that other endpoints' deliveries fit in the same batch.
+ROUNDS_PER_BATCH = 3
+WEBHOOK_DISABLED = "webhook.disabled"
 REQUEST_TIMEOUT_SECONDS = 5.0
 MAX_ATTEMPTS = 12
 FIRST_DELAY = timedelta(seconds=10)
@@ -71,6 +81,33 @@ def body_of(delivery: WebhookDelivery, event: OutboxEvent) -> bytes:
     return msgspec.json.encode(envelope)
 
 
+NO_RESPONSE = "no HTTP response"
+
+
+@dataclass(frozen=True)
+class DeliveryLimits:
+    """Each endpoint's share of a delivery batch: at most ``concurrency`` requests in flight
+    and ``budget_seconds`` in all, so a slow receiver delays only itself; ``disable_after``
+    failed attempts in a row disable it."""
+
+    concurrency: int = 4
+    budget_seconds: float = 10.0
+    disable_after: int = 50
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryLimits:
+        return cls(
+            settings.webhook_endpoint_concurrency,
+            float(settings.webhook_endpoint_budget_seconds),
+            settings.webhook_disable_after_failures,
+        )
+
+    @property
+    def per_endpoint(self) -> int:
+        """Deliveries of one endpoint taken into one batch."""
+        return self.concurrency * ROUNDS_PER_BATCH
+
+
 @dataclass(frozen=True)
 class Outcome:
     status_code: int | None
@@ -88,9 +125,11 @@ async def post(
     delivery: WebhookDelivery,
     event: OutboxEvent,
     now: datetime,
+    seconds: float = REQUEST_TIMEOUT_SECONDS,
 ) -> Outcome:
     """One signed POST. The response body is never read (a receiver cannot make us buffer
-    it) and redirects are not followed (the registered URL is the only destination)."""
+    it) and redirects are not followed (the registered URL is the only destination). What
+    went wrong in transport is logged for the operator; the outcome says only "no answer"."""
     body = body_of(delivery, event)
     headers = {
         "Content-Type": "application/json",
@@ -102,15 +141,22 @@ async def post(
     started = time.monotonic()
     try:
         async with (
-            asyncio.timeout(REQUEST_TIMEOUT_SECONDS),
+            asyncio.timeout(seconds),
             client.stream("POST", endpoint.url, content=body, headers=headers) as response,
         ):
             status_code = response.status_code
-    # Whatever goes wrong at the receiver's end (refused, reset, timeout, bad TLS, bad URL)
-    # is one failed attempt of this delivery, never a failed batch.
+    # Whatever goes wrong at the receiver's end (refused, reset, timeout, bad TLS, bad URL,
+    # a forbidden address) is one failed attempt of this delivery, never a failed batch.
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}".strip(": ")[:500]
-        return Outcome(None, error, _elapsed_ms(started))
+        log.warning(
+            "webhook_no_response",
+            endpoint_id=endpoint.id,
+            delivery_id=delivery.id,
+            error=f"{type(exc).__name__}: {exc}".strip(": ")[:500],
+            # httpx re-raises httpcore's errors ``from`` them: the guard's refusal is the cause.
+            forbidden_destination=isinstance(exc.__cause__, DestinationRefused),
+        )
+        return Outcome(None, NO_RESPONSE, _elapsed_ms(started))
     failure = None if 200 <= status_code < 300 else f"HTTP {status_code}"
     return Outcome(status_code, failure, _elapsed_ms(started))
 
@@ -119,10 +165,15 @@ def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+Due = tuple[WebhookDelivery, OutboxEvent, WebhookEndpoint]
+
+
 class DispatchService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, limits: DeliveryLimits | None = None) -> None:
         self.session = session
+        self.limits = limits or DeliveryLimits()
         self.outbox = OutboxQueue(session)
+        self.emitter = OutboxRepository(session)
         self.endpoints = EndpointRepository(session)
         self.deliveries = DeliveryRepository(session)
 
@@ -153,24 +204,45 @@ class DispatchService:
         return len(events)
 
     async def deliver_due(self, now: datetime, client: httpx.AsyncClient) -> int:
-        """Send a batch of due deliveries concurrently (never two of one booking to one
-        endpoint: see ``DeliveryRepository.due``) and record the outcomes; returns how many
-        were attempted (0: nothing is due)."""
-        due = await self.deliveries.due(now, DELIVERY_BATCH)
-        slots = asyncio.Semaphore(CONCURRENT_REQUESTS)
+        """Send a batch of due deliveries (never two of one booking to one endpoint: see
+        ``DeliveryRepository.due``), each endpoint within its own concurrency and time
+        budget, and record the outcomes; returns how many were attempted (0: none due).
+        A delivery its endpoint had no time left for stays due, untouched, for a later batch."""
+        due = await self.deliveries.due(now, DELIVERY_BATCH, self.limits.per_endpoint)
+        by_endpoint: dict[str, list[Due]] = {}
+        for row in due:
+            by_endpoint.setdefault(row[2].id, []).append(row)
+        outcomes: dict[str, Outcome] = {}
+        sends = [self._send_in_budget(rows, client, now, outcomes) for rows in by_endpoint.values()]
+        await asyncio.gather(*sends)
+        for delivery, _, endpoint in due:
+            if delivery.id in outcomes:
+                self._record(delivery, endpoint, outcomes[delivery.id], now)
+        await self.session.flush()
+        return len(outcomes)
 
-        async def send(row: tuple[WebhookDelivery, OutboxEvent, WebhookEndpoint]) -> Outcome:
+    async def _send_in_budget(
+        self, rows: list[Due], client: httpx.AsyncClient, now: datetime, into: dict[str, Outcome]
+    ) -> None:
+        """One endpoint's deliveries: ``concurrency`` at a time, every request cut short when
+        the endpoint's budget ends, none started after it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.budget_seconds
+        slots = asyncio.Semaphore(self.limits.concurrency)
+
+        async def send(row: Due) -> None:
             delivery, event, endpoint = row
             async with slots:
-                return await post(client, endpoint, delivery, event, now)
+                left = deadline - loop.time()
+                if left > 0:
+                    seconds = min(REQUEST_TIMEOUT_SECONDS, left)
+                    into[delivery.id] = await post(client, endpoint, delivery, event, now, seconds)
 
-        outcomes = await asyncio.gather(*(send(row) for row in due))
-        for (delivery, _, _), outcome in zip(due, outcomes, strict=True):
-            self._record(delivery, outcome, now)
-        await self.session.flush()
-        return len(due)
+        await asyncio.gather(*(send(row) for row in rows))
 
-    def _record(self, delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> None:
+    def _record(
+        self, delivery: WebhookDelivery, endpoint: WebhookEndpoint, outcome: Outcome, now: datetime
+    ) -> None:
         self.deliveries.add_attempt(
             WebhookAttempt(
                 delivery_id=delivery.id,
@@ -186,7 +258,33 @@ class DispatchService:
         if outcome.succeeded:
             delivery.status = "delivered"
             delivery.delivered_at = now
-        elif delivery.attempts >= MAX_ATTEMPTS:
+            endpoint.consecutive_failures = 0
+            return
+        if delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = "failed"
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)
+        endpoint.consecutive_failures += 1
+        if endpoint.active and endpoint.consecutive_failures >= self.limits.disable_after:
+            self._disable(endpoint, now)
+
+    def _disable(self, endpoint: WebhookEndpoint, now: datetime) -> None:
+        """Stop calling a receiver that keeps failing; its pending deliveries wait, and the
+        partner's other endpoints (and staff endpoints) hear ``webhook.disabled``."""
+        endpoint.active = False
+        endpoint.disabled_at = now
+        payload = {
+            "webhook_id": endpoint.id,
+            "url": endpoint.url,
+            "partner_id": endpoint.partner_id,
+            "consecutive_failures": endpoint.consecutive_failures,
+            "disabled_at": now.isoformat(),
+        }
+        self.emitter.emit(WEBHOOK_DISABLED, payload, now, partner_id=endpoint.partner_id)
+        metrics.count_webhook_disabled()
+        log.warning(
+            "webhook_disabled",
+            endpoint_id=endpoint.id,
+            partner_id=endpoint.partner_id,
+            consecutive_failures=endpoint.consecutive_failures,
+        )

@@ -15,7 +15,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.jobs.tasks import Runtime, current
-from scheduler.webhooks.dispatch import REQUEST_TIMEOUT_SECONDS, DispatchService
+from scheduler.settings import Settings
+from scheduler.webhooks.destinations import DestinationPolicy, guarded_client
+from scheduler.webhooks.dispatch import REQUEST_TIMEOUT_SECONDS, DeliveryLimits, DispatchService
 from scheduler.webhooks.releases import ReleaseAnnouncer
 
 log = structlog.get_logger("scheduler.jobs")
@@ -47,6 +49,8 @@ async def _repeat(runtime: Runtime, name: str, step: Step, batches: int = MAX_BA
 async def run_webhooks(client: httpx.AsyncClient | None = None) -> dict[str, int]:
     """One round: releases announced, events fanned out, due deliveries attempted."""
     runtime = current()
+    settings = runtime.settings or Settings()
+    limits = DeliveryLimits.from_settings(settings)
     counts = {
         "releases_opened": await _repeat(
             runtime,
@@ -58,11 +62,11 @@ async def run_webhooks(client: httpx.AsyncClient | None = None) -> dict[str, int
             runtime, "fan_out", lambda s: DispatchService(s).fan_out(runtime.clock.now())
         ),
     }
-    async with _http(client) as http:
+    async with _http(client, DestinationPolicy.from_settings(settings)) as http:
         counts["deliveries_attempted"] = await _repeat(
             runtime,
             "deliver",
-            lambda s: DispatchService(s).deliver_due(runtime.clock.now(), http),
+            lambda s: DispatchService(s, limits).deliver_due(runtime.clock.now(), http),
         )
     runtime.runs += 1
     if any(counts.values()):
@@ -71,10 +75,12 @@ async def run_webhooks(client: httpx.AsyncClient | None = None) -> dict[str, int
 
 
 @asynccontextmanager
-async def _http(client: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
-    """The given client (tests), left open; else a fresh one that follows no redirects."""
+async def _http(
+    client: httpx.AsyncClient | None, policy: DestinationPolicy
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The given client (tests), left open; else a fresh guarded one (``destinations``)."""
     if client is not None:
         yield client
         return
-    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS, follow_redirects=False) as fresh:
+    async with guarded_client(policy, REQUEST_TIMEOUT_SECONDS) as fresh:
         yield fresh

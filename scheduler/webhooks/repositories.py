@@ -40,6 +40,11 @@ class EndpointRepository:
         rows = await self.session.scalars(ordered.limit(limit).offset(offset))
         return list(rows), int(total or 0)
 
+    async def count_of(self, partner_id: str) -> int:
+        """How many endpoints one partner has."""
+        query = select(func.count()).where(WebhookEndpoint.partner_id == partner_id)
+        return int(await self.session.scalar(query) or 0)
+
     async def active(self) -> list[WebhookEndpoint]:
         query = select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
         return list(await self.session.scalars(query.order_by(WebhookEndpoint.id)))
@@ -95,13 +100,14 @@ class DeliveryRepository:
         return inserted
 
     async def due(
-        self, now: datetime, limit: int
+        self, now: datetime, limit: int, per_endpoint: int
     ) -> list[tuple[WebhookDelivery, OutboxEvent, WebhookEndpoint]]:
         """Pending deliveries whose time has come, in event order, at most one per (endpoint,
         booking): a delivery waits while an earlier event of its booking is still pending for
         the same endpoint, or not yet fanned out, so each endpoint sees a booking's events in
-        the order they happened, even across retries."""
-        delivery, event = WebhookDelivery, OutboxEvent
+        the order they happened, even across retries. At most ``per_endpoint`` of one
+        endpoint, so an endpoint with a long backlog leaves room for everyone else's."""
+        delivery, event = aliased(WebhookDelivery), aliased(OutboxEvent)
         earlier, earlier_event = aliased(WebhookDelivery), aliased(OutboxEvent)
         unsent = aliased(OutboxEvent)
         waits_for_delivery = exists().where(
@@ -116,8 +122,12 @@ class DeliveryRepository:
             unsent.id < event.id,
             unsent.dispatched_at.is_(None),
         )
-        query = (
-            select(delivery, event, WebhookEndpoint)
+        place = func.row_number().over(
+            partition_by=delivery.endpoint_id, order_by=(delivery.event_id, delivery.id)
+        )
+        # Ranked in a subquery: PostgreSQL allows no window function beside FOR UPDATE.
+        ranked = (
+            select(delivery.id.label("id"), place.label("place"))
             .join(event, event.id == delivery.event_id)
             .join(WebhookEndpoint, WebhookEndpoint.id == delivery.endpoint_id)
             .where(
@@ -127,9 +137,21 @@ class DeliveryRepository:
                 ~waits_for_delivery,
                 ~waits_for_fan_out,
             )
-            .order_by(delivery.event_id, delivery.id)
+            .subquery()
+        )
+        chosen = select(ranked.c.id).where(ranked.c.place <= per_endpoint)
+        query = (
+            select(WebhookDelivery, OutboxEvent, WebhookEndpoint)
+            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                WebhookDelivery.id.in_(chosen),
+                WebhookDelivery.status == "pending",
+                WebhookEndpoint.active.is_(True),
+            )
+            .order_by(WebhookDelivery.event_id, WebhookDelivery.id)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=delivery)
+            .with_for_update(skip_locked=True, of=WebhookDelivery)
         )
         rows = await self.session.execute(query)
         return [(row[0], row[1], row[2]) for row in rows]

@@ -22,6 +22,7 @@ PublicEvent = Literal[
     "booking.expired",
     "release.opened",
     "draw.completed",
+    "webhook.disabled",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(PublicEvent)
 ALL_EVENTS = "*"
@@ -59,6 +60,8 @@ class Webhook(msgspec.Struct):
     owner_sub: str
     active: bool
     created_at: datetime
+    consecutive_failures: int
+    disabled_at: datetime | None
 
 
 class WebhookCreated(msgspec.Struct):
@@ -71,14 +74,18 @@ class WebhookCreated(msgspec.Struct):
     owner_sub: str
     active: bool
     created_at: datetime
+    consecutive_failures: int
+    disabled_at: datetime | None
     secret: str
 
 
 class Attempt(msgspec.Struct):
+    """One attempt as its partner sees it: when, and the HTTP status or that there was none.
+    No transport error text and no timing: those would map the network behind the service."""
+
     at: datetime
     status_code: int | None
     error: str | None
-    duration_ms: int
 
 
 class Delivery(msgspec.Struct):

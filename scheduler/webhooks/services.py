@@ -11,14 +11,23 @@ import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
 
+import httpx
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.db.bookings import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from scheduler.errors import Forbidden, NotFound, ValidationFailed
+from scheduler.errors import (
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    WebhookDestinationForbidden,
+    WebhookLimitReached,
+)
 from scheduler.ids import new_id
+from scheduler.settings import Settings
 from scheduler.webhooks import schemas
+from scheduler.webhooks.destinations import DestinationPolicy, refusal_of_host
 from scheduler.webhooks.repositories import DeliveryRepository, EndpointRepository
 
 SECRET_BYTES = 32
@@ -49,8 +58,9 @@ def delivery_schema(delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -
     )
 
 
-def check_url(url: str) -> None:
-    """Only http(s) with a host: other schemes (file:, gopher:, javascript:) are never fetched."""
+def check_url(url: str, policy: DestinationPolicy) -> None:
+    """Only http(s) with a host: other schemes (file:, gopher:, javascript:) are never fetched;
+    and only a public host, or one the operator allows (``destinations``)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError on a malformed port)
@@ -60,6 +70,19 @@ def check_url(url: str) -> None:
         raise ValidationFailed.one("url", "must start with http:// or https://")
     if not parts.hostname or any(char.isspace() or ord(char) < 32 for char in url):
         raise ValidationFailed.one("url", "must name a host and contain no spaces")
+    # httpx is what connects, so its reading of the host is checked too (it and urlsplit
+    # disagree on odd URLs such as ``http://a\\@127.0.0.1/``); both readings must pass.
+    _check_host(parts.hostname, policy)
+    try:
+        _check_host(httpx.URL(url).host, policy)
+    except httpx.InvalidURL as exc:
+        raise ValidationFailed.one("url", f"not a valid URL: {exc}") from exc
+
+
+def _check_host(host: str, policy: DestinationPolicy) -> None:
+    reason = refusal_of_host(host, policy)
+    if reason is not None:
+        raise WebhookDestinationForbidden(reason)
 
 
 def unique_events(events: list[str]) -> list[str]:
@@ -76,20 +99,27 @@ class WebhookService:
         self.deliveries = DeliveryRepository(session)
 
     async def register(
-        self, data: schemas.WebhookCreate, caller: Principal, now: datetime
+        self, data: schemas.WebhookCreate, caller: Principal, now: datetime, settings: Settings
     ) -> WebhookEndpoint:
-        """A partner's endpoint gets its own partner's events; a staff endpoint gets all."""
+        """A partner's endpoint gets its own partner's events; a staff endpoint gets all.
+        Each partner may have ``webhook_max_endpoints`` (staff are not limited: they are the
+        operators, and their endpoints are few)."""
         _require_manager(caller)
-        check_url(data.url)
+        check_url(data.url, DestinationPolicy.from_settings(settings))
+        partner_id = None if caller.is_staff else caller.partner
+        limit = settings.webhook_max_endpoints
+        if partner_id is not None and await self.endpoints.count_of(partner_id) >= limit:
+            raise WebhookLimitReached(limit)
         endpoint = WebhookEndpoint(
             id=new_id("whk"),
             owner_sub=caller.sub,
-            partner_id=None if caller.is_staff else caller.partner,
+            partner_id=partner_id,
             url=data.url,
             events=unique_events(list(data.events)),
             secret=secrets.token_urlsafe(SECRET_BYTES),
             active=True,
             created_at=now,
+            consecutive_failures=0,
         )
         self.endpoints.add(endpoint)
         await self.session.flush()
@@ -115,6 +145,16 @@ class WebhookService:
         endpoint = await self.get(endpoint_id, caller)
         await self.endpoints.delete(endpoint)
         await self.session.flush()
+
+    async def enable(self, endpoint_id: str, caller: Principal) -> WebhookEndpoint:
+        """Call a disabled endpoint again: its failure count starts over, and its deliveries
+        still pending go out with the next run (events from while it was disabled do not)."""
+        endpoint = await self.get(endpoint_id, caller)
+        endpoint.active = True
+        endpoint.disabled_at = None
+        endpoint.consecutive_failures = 0
+        await self.session.flush()
+        return endpoint
 
     async def delivery_log(
         self, endpoint_id: str, caller: Principal, status: str | None, limit: int, offset: int

@@ -588,6 +588,9 @@ MATRIX = [
         (401, 403, 403, 204, 404, 204, 204),
     ),
     Case(
+        "POST", "/api/v1/webhooks/{webhook_id}/enable", webhook_route("/enable"), WEBHOOK_MANAGERS
+    ),
+    Case(
         "GET",
         "/api/v1/webhooks/{webhook_id}/deliveries",
         webhook_route("/deliveries"),
