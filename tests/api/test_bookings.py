@@ -478,7 +478,11 @@ async def test_cancellation_deadline_and_capacity_release(client, tokens: Tokens
     url = f"/api/v1/bookings/{booking['id']}"
     clock.set(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))  # 16:30, 90 minutes before the start
     late = assert_problem(await client.post(f"{url}/cancel", headers=me), 409, "cancel_deadline")
-    assert late["limit"] == 120
+    assert (late["rule"], late["limit"], late["deadline"]) == (
+        "policy.cancel_deadline_minutes",
+        120,
+        "2026-12-01T16:00:00+08:00",  # in the resource's local time, like every refusal instant
+    )
     cancelled = ok(
         await client.post(f"{url}/cancel", json={"reason": "pipe burst"}, headers=tokens.staff())
     )
