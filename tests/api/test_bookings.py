@@ -166,22 +166,29 @@ async def test_refusals_name_the_rule(client, tokens: Tokens, at_eight, times, s
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"starts_at": "2026-12-01T18:00:00", "ends_at": "2026-12-01T19:00:00+08:00"},
-        {"starts_at": "2026-12-01T19:00:00+08:00", "ends_at": "2026-12-01T18:00:00+08:00"},
-        {"starts_at": "next tuesday", "ends_at": "2026-12-01T19:00:00+08:00"},
-        {"starts_at": EVENING[0], "ends_at": EVENING[1], "quantity": 0},
-        {"starts_at": EVENING[0], "ends_at": EVENING[1], "quantity": -3},
-        {"starts_at": EVENING[0], "ends_at": EVENING[1], "surprise": 1},
+        ({"starts_at": "2026-12-01T18:00:00", "ends_at": "2026-12-01T19:00:00+08:00"}, "starts_at"),
+        (
+            {"starts_at": "2026-12-01T19:00:00+08:00", "ends_at": "2026-12-01T18:00:00+08:00"},
+            "ends_at",
+        ),
+        ({"starts_at": "next tuesday", "ends_at": "2026-12-01T19:00:00+08:00"}, "starts_at"),
+        ({"starts_at": EVENING[0], "ends_at": EVENING[1], "quantity": 0}, "quantity"),
+        ({"starts_at": EVENING[0], "ends_at": EVENING[1], "quantity": -3}, "quantity"),
+        ({"starts_at": EVENING[0], "ends_at": EVENING[1], "surprise": 1}, "surprise"),
     ],
 )
-async def test_malformed_booking_requests_are_422(client, tokens: Tokens, at_eight, body):
+async def test_malformed_booking_requests_are_422(client, tokens: Tokens, at_eight, body, field):
     resource = await track(client, tokens)
+    me = tokens.resident(sub=unique("malformed"))
     response = await client.post(
-        "/api/v1/bookings", json={"resource_id": resource["id"], **body}, headers=tokens.resident()
+        "/api/v1/bookings", json={"resource_id": resource["id"], **body}, headers=me
     )
-    assert_problem(response, 422, "validation_error")
+    problem = assert_problem(response, 422, "validation_error")
+    assert [error["field"] for error in problem["errors"]] == [field]
+    assert ok(await client.get("/api/v1/bookings", headers=me))["total"] == 0
+    assert (await availability(client, tokens, resource["id"], *EVENING))[0]["held"] == 0
 
 
 async def test_unknown_resource_is_404(client, tokens: Tokens, at_eight):
@@ -196,7 +203,10 @@ async def test_not_released_and_closed(client, tokens: Tokens, at_eight):
     problem = assert_problem(
         await book(client, tokens.resident(), resource["id"], *later), 409, "not_released"
     )
-    assert problem["releases_at"].startswith("2026-12-02T09:00:00+08:00")
+    assert (problem["rule"], problem["releases_at"]) == (
+        "policy.release",
+        "2026-12-02T09:00:00+08:00",
+    )
     ok(
         await client.post(
             f"/api/v1/resources/{resource['id']}/closures",
@@ -209,6 +219,11 @@ async def test_not_released_and_closed(client, tokens: Tokens, at_eight):
         await book(client, tokens.resident(), resource["id"], *EVENING), 409, "closed"
     )
     assert "运动会" in closed["detail"]
+    assert (closed["rule"], closed["reason"], closed["closed_from"]) == (
+        "closure",
+        "运动会 sports day",
+        "2026-12-01T18:00:00+08:00",
+    )
 
 
 async def test_audience_and_eligibility(client, tokens: Tokens, at_eight):
@@ -393,7 +408,7 @@ async def test_rejection_frees_capacity_and_partner_approval_can_be_disabled(
     rejected = ok(
         await client.post(f"{url}/reject", json={"reason": "maintenance"}, headers=tokens.staff())
     )
-    assert rejected["status"] == "rejected"
+    assert (rejected["status"], rejected["decision_note"]) == ("rejected", "maintenance")
     assert (await availability(client, tokens, resource["id"], *EVENING))[0]["held"] == 0
     ok(await book(client, tokens.resident(), resource["id"], *EVENING), 201)
 
@@ -466,7 +481,11 @@ async def test_cancellation_deadline_and_capacity_release(client, tokens: Tokens
     url = f"/api/v1/bookings/{booking['id']}"
     clock.set(datetime(2026, 12, 1, 8, 30, tzinfo=UTC))  # 16:30, 90 minutes before the start
     late = assert_problem(await client.post(f"{url}/cancel", headers=me), 409, "cancel_deadline")
-    assert late["limit"] == 120
+    assert (late["rule"], late["limit"], late["deadline"]) == (
+        "policy.cancel_deadline_minutes",
+        120,
+        "2026-12-01T16:00:00+08:00",  # in the resource's local time, like every refusal instant
+    )
     cancelled = ok(
         await client.post(f"{url}/cancel", json={"reason": "pipe burst"}, headers=tokens.staff())
     )
@@ -481,17 +500,50 @@ async def test_cancellation_deadline_and_capacity_release(client, tokens: Tokens
 
 async def test_check_in_window(client, tokens: Tokens, clock):
     clock.set(NOW)
-    resource = await track(client, tokens)
+    partner = await make_partner(client, tokens)
+    resource = await track(client, tokens, partner["id"])
     me = tokens.resident(sub=unique("gate"))
     booking = ok(await book(client, me, resource["id"], *EVENING), 201)
     url = f"/api/v1/bookings/{booking['id']}/check-in"
     early = assert_problem(await client.post(url, headers=me), 409, "check_in_window")
-    assert early["opens_at"].startswith("2026-12-01T17:30:00+08:00")
+    assert (early["rule"], early["opens_at"], early["closes_at"]) == (
+        "policy.check_in_opens_minutes",
+        "2026-12-01T17:30:00+08:00",
+        "2026-12-01T18:15:00+08:00",
+    )
     clock.set(datetime(2026, 12, 1, 9, 50, tzinfo=UTC))  # 17:50
     checked = ok(await client.post(url, headers=me))
     assert checked["status"] == "checked_in"
     assert (await availability(client, tokens, resource["id"], *EVENING))[0]["held"] == 1
     assert_problem(await client.post(url, headers=me), 409, "invalid_transition")
+
+
+async def test_check_in_closes_for_the_holder_after_15_minutes_and_at_the_end_for_the_gate(
+    client, tokens: Tokens, clock
+):
+    clock.set(NOW)
+    partner = await make_partner(client, tokens)
+    resource = await track(client, tokens, partner["id"])
+    me = tokens.resident(sub=unique("late"))
+    late, later = [
+        ok(await book(client, me, resource["id"], *EVENING, quantity=1), 201)["id"]
+        for _ in range(2)
+    ]
+    clock.set(datetime(2026, 12, 1, 10, 15, 1, tzinfo=UTC))  # 18:15:01
+    refused = assert_problem(
+        await client.post(f"/api/v1/bookings/{late}/check-in", headers=me), 409, "check_in_window"
+    )
+    assert refused["closes_at"] == "2026-12-01T18:15:00+08:00"
+    gate = tokens.partner(partner["id"])
+    checked = ok(await client.post(f"/api/v1/bookings/{late}/check-in", headers=gate))
+    assert checked["status"] == "checked_in"
+    clock.set(datetime(2026, 12, 1, 11, 0, 1, tzinfo=UTC))  # 19:00:01, after the end
+    too_late = assert_problem(
+        await client.post(f"/api/v1/bookings/{later}/check-in", headers=gate),
+        409,
+        "check_in_window",
+    )
+    assert too_late["closes_at"] == "2026-12-01T19:00:00+08:00"
 
 
 async def test_listing_filters(client, tokens: Tokens, at_eight):
