@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -38,7 +38,8 @@ def expand_series(first: TimeRange, rule: str, zone: ZoneInfo) -> list[TimeRange
     """Occurrences of ``first`` repeated by ``rule`` (validated by ``series_problems``): same
     local start time and local length, so an 18:00-08:00 night stays 18:00-08:00 across a
     daylight-saving change. At most ``MAX_OCCURRENCES + 1`` are returned, so callers can
-    refuse longer series."""
+    refuse longer series. An occurrence lying wholly in an hour that a spring clock change
+    skips does not exist that day and is left out."""
     local_start = first.start.astimezone(zone).replace(tzinfo=None)
     local_length = first.end.astimezone(zone).replace(tzinfo=None) - local_start
     parts = rule_parts(rule)
@@ -48,7 +49,8 @@ def expand_series(first: TimeRange, rule: str, zone: ZoneInfo) -> list[TimeRange
     for start in rrulestr(_rule_text(parts), dtstart=local_start):
         if len(found) > MAX_OCCURRENCES:
             break
-        found.append(
-            TimeRange.utc(start.replace(tzinfo=zone), (start + local_length).replace(tzinfo=zone))
-        )
+        begins = start.replace(tzinfo=zone).astimezone(UTC)
+        ends = (start + local_length).replace(tzinfo=zone).astimezone(UTC)
+        if begins < ends:
+            found.append(TimeRange(begins, ends))
     return found

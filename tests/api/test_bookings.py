@@ -525,6 +525,12 @@ async def test_check_in_closes_for_the_holder_after_15_minutes_and_at_the_end_fo
     partner = await make_partner(client, tokens)
     resource = await track(client, tokens, partner["id"])
     me = tokens.resident(sub=unique("late"))
+    # Two bookings of one person for one time: allowed by this resource's policy.
+    await client.patch(
+        f"/api/v1/resources/{resource['id']}",
+        json={"policy": {"max_bookings_per_person_per_slot": 2}},
+        headers=tokens.staff(),
+    )
     late, later = [
         ok(await book(client, me, resource["id"], *EVENING, quantity=1), 201)["id"]
         for _ in range(2)

@@ -29,6 +29,7 @@ from scheduler.core.booking import (
     needs_usage,
     screen,
 )
+from scheduler.core.people import PersonUsage
 from scheduler.core.policy import Policy
 from scheduler.core.refusals import Refusal
 from scheduler.core.rules import Booker, Request, Usage
@@ -485,11 +486,24 @@ def test_a_full_time_gives_a_waitlist_place_only_when_asked() -> None:
 
 
 def test_a_waitlist_request_for_a_free_time_is_simply_booked() -> None:
-    assert decide(base_facts(wants_waitlist=True, already_waiting=True)).mode == "book"
+    assert decide(base_facts(wants_waitlist=True)).mode == "book"
+
+
+def test_a_waitlist_place_counts_as_the_persons_one_booking_for_that_time() -> None:
+    waiting = base_facts(wants_waitlist=True, person=PersonUsage(waiting=1))
+    refusal = refusal_of(waiting)
+    assert (refusal.code, refusal.fact_values()) == (
+        "person_limit",
+        {"rule": "policy.max_bookings_per_person_per_slot", "limit": 1, "current": 1},
+    )
+    two = msgspec.structs.replace(BASE_POLICY, max_bookings_per_person_per_slot=2)
+    assert decide(replace(waiting, policy=two)).mode == "book"
 
 
 def test_one_entry_or_waitlist_place_per_person_and_time_after_the_quota() -> None:
-    full = with_slot(base_facts(wants_waitlist=True, already_waiting=True), START + HOUR, held=10)
+    full = with_slot(
+        base_facts(wants_waitlist=True, person=PersonUsage(waiting=1)), START + HOUR, held=10
+    )
     refusal = refusal_of(full)
     assert (refusal.code, refusal.status, refusal.fact_values()) == (
         "duplicate_entry",
@@ -498,7 +512,7 @@ def test_one_entry_or_waitlist_place_per_person_and_time_after_the_quota() -> No
     )
     over_quota = replace(full, usage=Usage(active_in_week=2))
     assert refusal_of(over_quota).code == "quota_exceeded"
-    entry = unreleased(base_facts(policy=LOTTERY, already_waiting=True))
+    entry = unreleased(base_facts(policy=LOTTERY, person=PersonUsage(waiting=1)))
     assert refusal_of(entry).code == "duplicate_entry"
 
 
@@ -517,7 +531,7 @@ ORDER: list[tuple[str, Breaker, tuple[str, str]]] = [
 ORDER.append(
     (
         "duplicate entry",
-        lambda f: replace(f, already_waiting=True),
+        lambda f: replace(f, person=PersonUsage(waiting=1)),
         ("duplicate_entry", "one_entry_per_slot"),
     )
 )
@@ -537,7 +551,9 @@ def expected_outcome(broken: set[str], lottery: bool, waitlist: bool) -> tuple[s
         elif name == "capacity" and waitlist:
             mode = "waitlist"
         elif name == "duplicate entry" and mode == "book":
-            pass  # only entries and waitlist places are one per person and time
+            # a booking is not a second entry, but the waitlist place is the person's one
+            # booking for that time (policy.max_bookings_per_person_per_slot = 1)
+            return ("refused", "person_limit/policy.max_bookings_per_person_per_slot")
         else:
             return ("refused", f"{code}/{rule}")
     return ("mode", mode)
