@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from scheduler.auth.tokens import ROLES, Principal
@@ -20,6 +21,7 @@ from scheduler.dependencies import DbSession, Now
 from scheduler.errors import Forbidden
 from scheduler.users.services import UserService
 
+Viewer = NamedDependency[Principal]
 USER_KEY = "user"
 STAFF_ONLY = {"roles": ("staff", "admin")}
 MANAGERS = {"roles": ("partner", "staff", "admin")}

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from scheduler.auth.tokens import Principal
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.closures.schemas import ClosureCreate
 from scheduler.closures.services import ClosureService
-from scheduler.console.auth import MANAGERS
+from scheduler.console.auth import MANAGERS, Viewer
 from scheduler.console.forms import blank_to_none, convert
 from scheduler.console.i18n import translations
 from scheduler.console.rendering import field_errors, language_of, page, problem_text
@@ -35,7 +35,7 @@ PREVIEW_DAYS = 14
 AUDIENCES = ("residents", "public", "visitors")
 
 
-async def managed_resources(db_session: DbSession, viewer: Principal) -> list[Resource]:
+async def managed_resources(db_session: DbSession, viewer: Viewer) -> list[Resource]:
     """The resources ``viewer`` manages: a partner's own, every resource for staff."""
     rows, _ = await ResourceService(db_session).resources.list(
         zone=None,
@@ -49,7 +49,7 @@ async def managed_resources(db_session: DbSession, viewer: Principal) -> list[Re
 
 @get("/resources", opt=MANAGERS)
 async def resources(
-    request: Request[Any, Any, Any], db_session: DbSession, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, viewer: Viewer
 ) -> Template:
     return page(request, "resources.html", resources=await managed_resources(db_session, viewer))
 
@@ -75,8 +75,8 @@ def window_fields(form: FormMultiDict) -> dict[str, Any]:
 async def _windows_page(
     request: Request[Any, Any, Any],
     db_session: DbSession,
-    viewer: Principal,
-    resource_id: str,
+    viewer: Viewer,
+    resource_id: FromPath[str],
     status_code: int = 200,
     **extra: Any,
 ) -> Template:
@@ -104,7 +104,10 @@ async def _windows_page(
 
 @get("/resources/{resource_id:str}/windows", opt=MANAGERS)
 async def windows(
-    request: Request[Any, Any, Any], db_session: DbSession, viewer: Principal, resource_id: str
+    request: Request[Any, Any, Any],
+    db_session: DbSession,
+    viewer: Viewer,
+    resource_id: FromPath[str],
 ) -> Template:
     return await _windows_page(
         request, db_session, viewer, resource_id, saved=request.query_params.get("saved")
@@ -112,7 +115,7 @@ async def windows(
 
 
 async def preview_slots(
-    db_session: DbSession, resource: Resource, data: WindowCreate, viewer: Principal, now: datetime
+    db_session: DbSession, resource: Resource, data: WindowCreate, viewer: Viewer, now: datetime
 ) -> list[Any]:
     """The slots the window would open over the next 14 days, computed by the availability
     service with the window really added inside a savepoint that is then rolled back."""
@@ -134,8 +137,8 @@ async def save_window(
     request: Request[Any, Any, Any],
     db_session: DbSession,
     now: Now,
-    viewer: Principal,
-    resource_id: str,
+    viewer: Viewer,
+    resource_id: FromPath[str],
 ) -> Template | Redirect:
     """``intent=preview`` shows the slots first; ``intent=save`` creates the window."""
     form = await request.form()
@@ -166,7 +169,7 @@ async def save_window(
 
 @post("/resources/{resource_id:str}/windows/{window_id:str}/delete", opt=MANAGERS, status_code=303)
 async def delete_window(
-    db_session: DbSession, viewer: Principal, resource_id: str, window_id: str
+    db_session: DbSession, viewer: Viewer, resource_id: FromPath[str], window_id: FromPath[str]
 ) -> Redirect:
     await WindowService(db_session).delete(resource_id, window_id, viewer, None)
     return Redirect(f"/console/resources/{resource_id}/windows", status_code=303)
@@ -175,7 +178,7 @@ async def delete_window(
 async def _closures_page(
     request: Request[Any, Any, Any],
     db_session: DbSession,
-    viewer: Principal,
+    viewer: Viewer,
     status_code: int = 200,
     **extra: Any,
 ) -> Template:
@@ -192,7 +195,7 @@ async def _closures_page(
 
 @get("/closures", opt=MANAGERS)
 async def closures(
-    request: Request[Any, Any, Any], db_session: DbSession, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, viewer: Viewer
 ) -> Template:
     return await _closures_page(request, db_session, viewer)
 
@@ -207,7 +210,7 @@ def _local_instant(text: str, zone: ZoneInfo, field: str) -> datetime:
 
 @post("/closures", opt=MANAGERS, status_code=200)
 async def close_many(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
     """One closure per ticked resource (an exam week for all grounds), each in the resource's
     own time zone; all or nothing: one refusal writes none of them."""
@@ -261,7 +264,7 @@ async def close_many(
 
 
 async def _gate_rows(
-    request: Request[Any, Any, Any], db_session: DbSession, viewer: Principal, now: datetime
+    request: Request[Any, Any, Any], db_session: DbSession, viewer: Viewer, now: datetime
 ) -> list[Any]:
     day = local_today(request, now).isoformat()
     rows, _ = await BookingQueries(db_session).bookings_for(
@@ -280,7 +283,7 @@ async def _gate_rows(
 
 @get("/gate", opt=MANAGERS)
 async def gate(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
     """Today's bookings of the viewer's resources, with a check-in button each."""
     names = {r.id: r for r in await managed_resources(db_session, viewer)}
@@ -299,8 +302,8 @@ async def check_in(
     request: Request[Any, Any, Any],
     db_session: DbSession,
     now: Now,
-    viewer: Principal,
-    booking_id: str,
+    viewer: Viewer,
+    booking_id: FromPath[str],
 ) -> Template:
     """Check a resident in (the same rules as ``POST /bookings/{id}/check-in``)."""
     message = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from scheduler.auth.tokens import Principal
@@ -27,7 +28,9 @@ def safe_next(target: str | None) -> str:
 
 
 @get("/sign-in", opt=ANONYMOUS, name="console:sign-in")
-async def sign_in_page(request: Request[Any, Any, Any], next_path: str | None = None) -> Template:
+async def sign_in_page(
+    request: Request[Any, Any, Any], next_path: FromQuery[str | None] = None
+) -> Template:
     settings = request.app.state.settings
     return page(
         request,

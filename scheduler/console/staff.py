@@ -7,14 +7,14 @@ from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Template
 
-from scheduler.auth.tokens import Principal
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.calendar.schemas import DayCorrection
 from scheduler.calendar.services import CalendarService
-from scheduler.console.auth import MANAGERS, STAFF_ONLY
+from scheduler.console.auth import MANAGERS, STAFF_ONLY, Viewer
 from scheduler.console.i18n import translations
 from scheduler.console.rendering import language_of, page, problem_text
 from scheduler.console.repositories import ConsoleRepository
@@ -37,7 +37,7 @@ def local_today(request: Request[Any, Any, Any], now: datetime) -> date:
 
 @get("/", opt=MANAGERS)
 async def today(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
     """Bookings today per zone, pending approvals, suspended residents, the jobs' health."""
     day = local_today(request, now).isoformat()
@@ -80,9 +80,9 @@ async def today(
 async def approvals(
     request: Request[Any, Any, Any],
     db_session: DbSession,
-    viewer: Principal,
-    zone: str | None = None,
-    resource_id: str | None = None,
+    viewer: Viewer,
+    zone: FromQuery[str | None] = None,
+    resource_id: FromQuery[str | None] = None,
 ) -> Template:
     return await _approvals_page(request, db_session, viewer, zone, resource_id)
 
@@ -90,7 +90,7 @@ async def approvals(
 async def _approvals_page(
     request: Request[Any, Any, Any],
     db_session: DbSession,
-    viewer: Principal,
+    viewer: Viewer,
     zone: str | None,
     resource_id: str | None,
     **extra: Any,
@@ -117,7 +117,7 @@ async def _approvals_page(
 
 @post("/approvals", opt=MANAGERS, status_code=200)
 async def decide_many(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
     """Approve or reject every ticked booking, each on its own (one refusal does not stop the
     others), through the same lifecycle as ``POST /bookings/{id}/approve``."""
@@ -211,14 +211,17 @@ async def _calendar_page(
 
 @get("/calendar", opt=STAFF_ONLY)
 async def calendar(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now, month: str | None = None
+    request: Request[Any, Any, Any],
+    db_session: DbSession,
+    now: Now,
+    month: FromQuery[str | None] = None,
 ) -> Template:
     return await _calendar_page(request, db_session, now, month)
 
 
 @post("/calendar/import", opt=STAFF_ONLY, status_code=200)
 async def import_days(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
     """Correct many dates at once (the year's holiday and make-up working-day schedule): all
     lines are checked first, and nothing is written if any line is wrong."""
@@ -250,7 +253,7 @@ async def import_days(
 
 @post("/calendar/revert", opt=STAFF_ONLY, status_code=200)
 async def revert_day(
-    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Principal
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
     form = await request.form()
     day_text = str(form.get("day") or "")
