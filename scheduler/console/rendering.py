@@ -6,6 +6,7 @@ a field is the catalogue's translation of the service's English message when the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,23 @@ def problem_text(error: SchedulerError, language: str) -> str:
     return f"{title} ({error.code}): {gettext(error.detail)}"
 
 
+# Form addresses whose answer is a page served (by GET) at another address.
+ANSWERED_AT = (
+    (re.compile(r"^/console/calendar/(import|revert)$"), "/console/calendar"),
+    (re.compile(r"^/console/gate/[^/]+/check-in$"), "/console/gate"),
+)
+
+
+def page_path(request: Request[Any, Any, Any]) -> str:
+    """The page the user is on (for the answer to a form post, the page that holds the form),
+    so the language switch and the navigation come back to a page, not to a form's address."""
+    path = request.url.path
+    for pattern, target in ANSWERED_AT:
+        if pattern.match(path):
+            return target
+    return path
+
+
 def page(
     request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any
 ) -> Template:
@@ -75,7 +93,7 @@ def page(
             "viewer": session_principal(request),
             "demo": settings.demo,
             "static": STATIC_PATH,
-            "path": request.url.path,
+            "path": page_path(request),
             "flash": context.pop("flash", None),
             **context,
         },
