@@ -10,7 +10,6 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,6 +20,7 @@ from scheduler.bookings.controllers import ApprovalController, BookingController
 from scheduler.calendar.controllers import CalendarController, TermController
 from scheduler.clock import Clock, SystemClock
 from scheduler.closures.controllers import ClosureController
+from scheduler.console import console_routes, docs_plugins, template_config
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
 from scheduler.errors import PreconditionFailed
@@ -102,7 +102,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
             await engine.dispose()
 
     app = Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, *console_routes(settings)],
+        template_config=template_config(),
         dependencies={
             name: Provide(provider)
             for name, provider in {**DEPENDENCIES, "principal": provide_principal}.items()
@@ -124,7 +125,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
             version=__version__,
             description=API_DESCRIPTION,
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=docs_plugins(),
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

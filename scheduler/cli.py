@@ -177,6 +177,7 @@ def demo(then_serve: bool, host: str, port: int) -> None:
         f"  {base}/metrics (Prometheus), {base}/api/v1/stats/utilization (staff, partners),\n"
         f"  {base}/api/v1/webhooks (partners, staff) - see docs/index.md"
     )
+    click.echo(f"Operators' console: {base}/console/  (sign in as a demo user, no token needed)")
     if then_serve:
         os.environ["SCHEDULER_DEMO"] = "true"
         _serve(settings, host, port, 1)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEMO_JWT_SECRET = "demo-secret-do-not-use-in-production-0123456789abcdef"
@@ -76,6 +77,15 @@ class Settings:
     webhook_endpoint_concurrency: int = 4
     webhook_endpoint_budget_seconds: int = 10
     webhook_disable_after_failures: int = 50
+    # The operators' console (scheduler/console, docs/console.md).
+    console_idle_minutes: int = 30
+    console_secret: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid profile"
+    oidc_role_claim: str = "role"
+    oidc_partner_claim: str = "partner"
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -174,6 +184,7 @@ def load_settings(
         webhook_endpoint_concurrency=integer("WEBHOOK_ENDPOINT_CONCURRENCY", 4, 1),
         webhook_endpoint_budget_seconds=integer("WEBHOOK_ENDPOINT_BUDGET_SECONDS", 10, 1),
         webhook_disable_after_failures=integer("WEBHOOK_DISABLE_AFTER_FAILURES", 50, 1),
+        **_console_settings(get, integer),
         warnings=tuple(warnings),
     )
 
@@ -195,3 +206,23 @@ def _webhook_allow(raw: str) -> tuple[str, ...]:
                     "nor a host name"
                 ) from None
     return entries
+
+
+def _console_settings(get: Callable[..., str], integer: Callable[..., int]) -> dict[str, Any]:
+    """The console's settings: idle timeout, form-protection secret, OpenID Connect client."""
+    secret = get("CONSOLE_SECRET")
+    if secret and len(secret) < 32:
+        raise SettingsError("SCHEDULER_CONSOLE_SECRET must be at least 32 characters long.")
+    issuer = get("OIDC_ISSUER").rstrip("/")
+    if issuer and not get("OIDC_CLIENT_ID"):
+        raise SettingsError("SCHEDULER_OIDC_ISSUER is set but SCHEDULER_OIDC_CLIENT_ID is not.")
+    return {
+        "console_idle_minutes": integer("CONSOLE_IDLE_MINUTES", 30, 1),
+        "console_secret": secret,
+        "oidc_issuer": issuer,
+        "oidc_client_id": get("OIDC_CLIENT_ID"),
+        "oidc_client_secret": get("OIDC_CLIENT_SECRET"),
+        "oidc_scopes": get("OIDC_SCOPES", "openid profile"),
+        "oidc_role_claim": get("OIDC_ROLE_CLAIM", "role"),
+        "oidc_partner_claim": get("OIDC_PARTNER_CLAIM", "partner"),
+    }

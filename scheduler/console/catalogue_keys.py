@@ -1,0 +1,79 @@
+"""Message ids the templates build at run time (``_("zone:" ~ key)``, statuses, refusal
+titles), written out so ``pybabel extract`` finds them. Never called; read by the extractor."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    return message
+
+
+DYNAMIC_MESSAGES = (
+    # roles
+    N_("resident"),
+    N_("partner"),
+    N_("staff"),
+    N_("admin"),
+    # zones
+    N_("zone:expo_park"),
+    N_("zone:office"),
+    N_("zone:camp"),
+    N_("zone:campus"),
+    N_("zone:residential"),
+    # day types and their sources
+    N_("workday"),
+    N_("rest_day"),
+    N_("holiday"),
+    N_("school_day"),
+    N_("non_school_day"),
+    N_("official"),
+    N_("correction"),
+    # booking statuses
+    N_("pending"),
+    N_("confirmed"),
+    N_("rejected"),
+    N_("checked_in"),
+    N_("completed"),
+    N_("no_show"),
+    N_("cancelled"),
+    N_("expired"),
+    N_("entered"),
+    N_("not_selected"),
+    N_("waitlisted"),
+    N_("offered"),
+    N_("lapsed"),
+    # slot statuses, audiences, resource kinds, job roles
+    N_("slot:open"),
+    N_("slot:full"),
+    N_("slot:closed"),
+    N_("slot:not_released"),
+    N_("slot:past"),
+    N_("audience:residents"),
+    N_("audience:public"),
+    N_("audience:visitors"),
+    N_("kind:sports_field"),
+    N_("kind:court"),
+    N_("kind:parking"),
+    N_("kind:room"),
+    N_("kind:canteen"),
+    N_("kind:other"),
+    N_("jobs:leader"),
+    N_("jobs:standby"),
+    N_("jobs:disabled"),
+    # problem titles (scheduler/errors.py, scheduler/core/refusals.py)
+    N_("The request is not valid"),
+    N_("Not allowed"),
+    N_("Not found"),
+    N_("Conflict with the current state"),
+    N_("The item changed since you read it"),
+    N_("This change is not possible in the booking's current state"),
+    N_("Check-in is not open now"),
+    N_("Authentication required"),
+    N_("The resource is closed then"),
+    N_("Not enough capacity left"),
+    # field messages of the window and closure services
+    N_("must be HH:MM"),
+    N_("must be after starts_at"),
+    N_("not a valid date and time"),
+    N_("zero-length window; for a whole day use 00:00-24:00"),
+)

@@ -1,0 +1,206 @@
+"""The console in a real browser (Debian's Chromium driven by Playwright), against the real
+service started as `scheduler demo --serve`: staff approve a pending booking, import a make-up
+working day and switch language; a partner previews and saves a window, closes three grounds
+in one form and checks a resident in from the gate list; /schema renders with no network.
+A screenshot of each page is saved under the test's temporary directory."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import running_server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium found: `apt-get install -y chromium` to run the browser tests",
+    ),
+]
+PARTNER = "shangnan-middle"
+
+
+def _api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
+    response = httpx.request(
+        method, base + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert response.status_code in (200, 201), (path, response.status_code, response.text)
+    return response.json()
+
+
+def _resource_with_booking(
+    base: str, tokens: dict[str, str], name: str, **policy: Any
+) -> tuple[str, str]:
+    """A resource of the demo partner open all day, and a resident's booking of the next
+    quarter hour on it."""
+    resource = _api(
+        base,
+        tokens["staff"],
+        "POST",
+        "/api/v1/resources",
+        {
+            "partner_id": PARTNER,
+            "name": name,
+            "kind": "room",
+            "capacity": 10,
+            "policy": {"granularity_minutes": 15, "min_duration_minutes": 15, **policy},
+        },
+    )
+    _api(
+        base,
+        tokens["staff"],
+        "POST",
+        f"/api/v1/resources/{resource['id']}/windows",
+        {"start_time": "00:00", "end_time": "24:00", "audience": "public", "rrule": "FREQ=DAILY"},
+    )
+    now = datetime.now(UTC)
+    start = now.replace(second=0, microsecond=0) + timedelta(minutes=15 - now.minute % 15)
+    booking = _api(
+        base,
+        tokens["resident"],
+        "POST",
+        "/api/v1/bookings",
+        {
+            "resource_id": resource["id"],
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(minutes=15)).isoformat(),
+        },
+    )
+    return resource["id"], booking["id"]
+
+
+def test_console_in_chromium(tmp_path: Path) -> None:
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    env = {"SCHEDULER_DATA_DIR": str(tmp_path), "SCHEDULER_DATABASE_URL": ""}
+    env |= {"SCHEDULER_JWT_SECRET": "", "SCHEDULER_DEMO": ""}
+    with running_server(["demo", "--serve"], env, tmp_path / "server.log") as (base, _):
+        output = (tmp_path / "server.log").read_text()
+        assert f"{base}/console/" in output
+        tokens = dict(re.findall(r"^  (\w+)\s+\S+\s+(\S+)$", output, flags=re.MULTILINE))
+        _, pending_id = _resource_with_booking(
+            base, tokens, "会议室 Approval room", approval="staff"
+        )
+        gate_resource, gate_booking = _resource_with_booking(
+            base, tokens, "门岗测试 Gate room", check_in_opens_minutes=60
+        )
+        with playwright_api.sync_playwright() as driver:
+            browser = driver.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+            )
+            try:
+                _drive(
+                    browser.new_page(viewport={"width": 1280, "height": 900}),
+                    base,
+                    shots,
+                    pending_id,
+                    gate_resource,
+                    gate_booking,
+                )
+                _offline_docs(browser, base, shots)
+            finally:
+                browser.close()
+    assert len(list(shots.glob("*.png"))) >= 9
+
+
+def _sign_in(page: Any, base: str, sub: str, shots: Path | None = None) -> None:
+    page.goto(f"{base}/console/sign-in")
+    if shots:
+        page.screenshot(path=str(shots / "01-sign-in.png"), full_page=True)
+    page.click(f"[data-testid=demo-{sub}]")
+    page.wait_for_url(f"{base}/console/")
+
+
+def _drive(
+    page: Any, base: str, shots: Path, pending_id: str, gate_resource: str, gate_booking: str
+) -> None:
+    expect = playwright_api.expect
+    _sign_in(page, base, "staff-li", shots)
+    expect(page.locator("h1")).to_contain_text("今日概况")
+    page.screenshot(path=str(shots / "02-today.png"), full_page=True)
+
+    page.goto(f"{base}/console/approvals")
+    page.check(f"input[name=ids][value={pending_id}]")
+    page.click("button[value=approve]")
+    expect(page.locator(".results")).to_contain_text(f"{pending_id}: 已确认")
+    page.screenshot(path=str(shots / "03-approvals.png"), full_page=True)
+
+    page.goto(f"{base}/console/calendar")
+    page.fill("textarea[name=lines]", "2027-02-07 班 春节调休")
+    page.click("form[action='/console/calendar/import'] button[type=submit]")
+    expect(page.locator("[data-testid=imported]")).to_have_text("1")
+    expect(page.locator("tr[data-day='2027-02-07']")).to_contain_text("工作日")
+    page.screenshot(path=str(shots / "04-calendar.png"), full_page=True)
+
+    page.click("button[name=lang][value=en]")
+    expect(page.locator("h1")).to_contain_text("Official calendar")
+    page.screenshot(path=str(shots / "05-calendar-english.png"), full_page=True)
+    page.click("button[name=lang][value=zh_Hans]")
+    expect(page.locator("h1")).to_contain_text("法定工作日历")
+    page.click("text=退出登录")
+    page.wait_for_url(f"{base}/console/sign-in")
+
+    _sign_in(page, base, "partner-shangnan")
+    page.goto(f"{base}/console/resources/{gate_resource}/windows")
+    page.check("input[name=day_types][value=workday]")
+    page.fill("input[name=start_time]", "18:00")
+    page.fill("input[name=end_time]", "21:00")
+    page.fill("input[name=label]", "工作日晚间")
+    page.click("button[value=preview]")
+    count = int(page.locator("[data-testid=preview-count]").inner_text())
+    assert 5 <= count <= 14 * 12, count  # 15-minute slots on the working days of 14 days
+    page.screenshot(path=str(shots / "06-window-preview.png"), full_page=True)
+    page.click("button[value=save]")
+    expect(page.locator("p.ok")).to_contain_text("开放时段已保存")
+    expect(page.locator("tbody")).to_contain_text("工作日晚间")
+
+    page.goto(f"{base}/console/closures")
+    for resource_id in (f"{PARTNER}-1", f"{PARTNER}-2", f"{PARTNER}-3"):
+        page.check(f"input[name=ids][value={resource_id}]")
+    page.fill("input[name=starts_at]", "2027-06-14T00:00")
+    page.fill("input[name=ends_at]", "2027-06-19T00:00")
+    page.fill("input[name=reason]", "考试周")
+    page.click("text=关闭所选场地")
+    expect(page.locator("[data-testid=closed-count]")).to_have_text("3")
+    page.screenshot(path=str(shots / "07-closures.png"), full_page=True)
+
+    page.goto(f"{base}/console/gate")
+    row = page.locator(f"tr[data-booking={gate_booking}]")
+    expect(row).to_contain_text("已确认")
+    page.screenshot(path=str(shots / "08-gate.png"), full_page=True)
+    row.locator("button", has_text="签到").click()
+    expect(page.locator(f"tr[data-booking={gate_booking}]")).to_contain_text("已签到")
+    page.screenshot(path=str(shots / "09-gate-checked-in.png"), full_page=True)
+
+
+def _offline_docs(browser: Any, base: str, shots: Path) -> None:
+    """/schema with every request outside the service refused, as on an intranet."""
+    context = browser.new_context()
+    refused: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.goto(f"{base}/schema")
+    playwright_api.expect(page.locator(".swagger-ui .info .title")).to_contain_text(
+        "Zhoujiadu shared-resource scheduler", timeout=20_000
+    )
+    page.screenshot(path=str(shots / "10-schema-offline.png"))
+    assert refused == []
+    context.close()
