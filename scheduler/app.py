@@ -135,7 +135,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         debug=False,
     )
     # Metrics, request id, access log and security headers around routed and unrouted alike.
-    wrap_every_response(app)
+    wrap_every_response(app, settings.body_timeout_seconds)
     declare_closed_objects(app.openapi_schema)
     declare_problem_unions(app.openapi_schema)
     app.state.settings = settings

@@ -13,11 +13,14 @@ and ``PATCH`` live in different handlers advertised only one of them.
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.routes import HTTPRoute
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from scheduler.errors import RequestTimeout
 from scheduler.logging import RequestIdMiddleware
 from scheduler.metrics import MetricsMiddleware
 from scheduler.security import SecurityHeadersMiddleware
@@ -55,10 +58,46 @@ class AllowHeaderMiddleware:
         await self.app(scope, receive, send_with_allow)
 
 
-def wrap_every_response(app: Litestar) -> None:
+class BodyDeadlineMiddleware:
+    """The whole request body must arrive within ``seconds`` of its request head; otherwise
+    the read fails with ``408 request_timeout`` and the connection is closed, so a client
+    trickling a body cannot hold a request (and what it holds) for long."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        body_complete = False
+
+        async def receive_in_time() -> ReceiveMessage:
+            nonlocal body_complete
+            if body_complete:  # later reads wait for a disconnect, which may take long
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"Send the whole request body within {self.seconds:g} seconds."
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_complete = True
+            return message
+
+        await self.app(scope, receive_in_time, send)
+
+
+def wrap_every_response(app: Litestar, body_timeout_seconds: float) -> None:
     """Put metrics, request id + access log and security headers around everything ``app``
-    answers, routed or not (outermost first)."""
-    handler: ASGIApp = AllowHeaderMiddleware(app.asgi_handler, allowed_methods(app))
+    answers, routed or not (outermost first), and the body deadline inside them."""
+    handler: ASGIApp = BodyDeadlineMiddleware(app.asgi_handler, body_timeout_seconds)
+    handler = AllowHeaderMiddleware(handler, allowed_methods(app))
     handler = SecurityHeadersMiddleware(handler)
     handler = RequestIdMiddleware(handler)
     app.asgi_handler = MetricsMiddleware(handler)

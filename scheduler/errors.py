@@ -158,3 +158,10 @@ class BookingRefused(SchedulerError):
     def __init__(self, code: str, status: int, title: str, detail: str, **facts: object) -> None:
         super().__init__(detail, **facts)
         self.code, self.status, self.title = code, status, title
+
+
+# --- the edge: slow clients (docs/reliability.md#slow-clients) ---
+class RequestTimeout(SchedulerError):
+    code = "request_timeout"
+    title = "The request body did not arrive in time"
+    status = 408

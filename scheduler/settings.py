@@ -5,8 +5,9 @@ Nothing else in the code base reads ``os.environ``; components receive a ``Setti
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,6 +69,13 @@ class Settings:
     jobs_interval_seconds: int = 15
     leader_poll_seconds: int = 2
     warnings: tuple[str, ...] = field(default=())
+    # --- the edge: trusted proxies, slow clients (docs/reliability.md#slow-clients) ---
+    trusted_proxies: tuple[str, ...] = ()
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    keep_alive_seconds: int = 5
+    max_concurrency: int = 200
+    max_header_bytes: int = 16_384
 
     @property
     def effective_database_url(self) -> str:
@@ -137,7 +145,7 @@ def load_settings(
         ):
             raise SettingsError(f"SCHEDULER_{name} must look like 600/minute, or be off")
 
-    return Settings(
+    base = Settings(
         data_dir=Path(get("DATA_DIR", "data")),
         database_url=get("DATABASE_URL"),
         jwt_secret=secret,
@@ -162,3 +170,29 @@ def load_settings(
         leader_poll_seconds=integer("LEADER_POLL_SECONDS", 2, 1),
         warnings=tuple(warnings),
     )
+    return base.with_overrides(**_edge_settings(get, integer))
+
+
+def parse_networks(text: str, name: str) -> tuple[str, ...]:
+    """``"10.0.0.0/8, 192.168.1.7"`` -> normalised networks; an address means a /32 (/128)."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {part!r} is not an IP address or CIDR network") from exc
+    return tuple(networks)
+
+
+def _edge_settings(get: Callable[..., str], integer: Callable[..., int]) -> dict[str, object]:
+    """Trusted proxies and the limits that keep slow clients from holding the server."""
+    return {
+        "trusted_proxies": parse_networks(get("TRUSTED_PROXIES"), "SCHEDULER_TRUSTED_PROXIES"),
+        "header_timeout_seconds": integer("HEADER_TIMEOUT_SECONDS", 10, 1),
+        "body_timeout_seconds": integer("BODY_TIMEOUT_SECONDS", 30, 1),
+        "keep_alive_seconds": integer("KEEP_ALIVE_SECONDS", 5, 1),
+        "max_concurrency": integer("MAX_CONCURRENCY", 200, 1),
+        "max_header_bytes": integer("MAX_HEADER_BYTES", 16_384, 1024),
+    }

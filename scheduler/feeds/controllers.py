@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
@@ -12,9 +12,11 @@ from litestar.params import FromPath, Parameter
 
 from scheduler.auth.middleware import MANAGERS, PUBLIC
 from scheduler.dependencies import Caller, DbSession, Now
+from scheduler.errors import NotFound
 from scheduler.feeds import schemas
 from scheduler.feeds.services import FeedService
 from scheduler.openapi import problems
+from scheduler.ratelimit import BY_PATH_CREDENTIAL, charge_client_address
 from scheduler.timeparams import FromParam, ToParam
 
 # Litestar adds "; charset=utf-8" to text/* types itself.
@@ -67,17 +69,27 @@ class FeedController(Controller):
     @get(
         "/api/v1/feeds/{feed_token:str}",
         operation_id="getFeed",
-        opt=PUBLIC,
+        opt={**PUBLIC, BY_PATH_CREDENTIAL: "feed_token"},
         security=[{}],
         media_type=CALENDAR_MEDIA_TYPE,
         responses=_calendar_responses(404, public=True),
     )
     async def get_feed(
-        self, feed_token: FromPath[FeedTokenPath], db_session: DbSession, now: Now
+        self,
+        feed_token: FromPath[FeedTokenPath],
+        db_session: DbSession,
+        now: Now,
+        request: Request[Any, Any, Any],
     ) -> Response[bytes]:
         """A personal iCalendar feed (no bearer token: the URL is the secret). Bookings from
-        30 days ago to 180 days ahead, cancelled ones included as `STATUS:CANCELLED`."""
-        return _calendar(await FeedService(db_session).personal_calendar(feed_token, now))
+        30 days ago to 180 days ahead, cancelled ones included as `STATUS:CANCELLED`.
+        Rate limited per feed token; an unknown token also counts against the address."""
+        try:
+            body = await FeedService(db_session).personal_calendar(feed_token, now)
+        except NotFound:
+            await charge_client_address(request)
+            raise
+        return _calendar(body)
 
     @delete(
         "/api/v1/feeds/{feed_token:str}", operation_id="revokeFeedToken", responses=problems(404)
