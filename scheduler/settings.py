@@ -76,6 +76,9 @@ class Settings:
     keep_alive_seconds: int = 5
     max_concurrency: int = 200
     max_header_bytes: int = 16_384
+    # --- tokens (docs/configuration.md#tokens-in-production) ---
+    env: str = "development"
+    jwt_max_age_seconds: int = 0
 
     @property
     def effective_database_url(self) -> str:
@@ -170,7 +173,10 @@ def load_settings(
         leader_poll_seconds=integer("LEADER_POLL_SECONDS", 2, 1),
         warnings=tuple(warnings),
     )
-    return base.with_overrides(**_edge_settings(get, integer))
+    settings = base.with_overrides(**_edge_settings(get, integer), **_token_settings(get, integer))
+    if needs_secret:
+        _check_production(settings)
+    return settings
 
 
 def parse_networks(text: str, name: str) -> tuple[str, ...]:
@@ -196,3 +202,32 @@ def _edge_settings(get: Callable[..., str], integer: Callable[..., int]) -> dict
         "max_concurrency": integer("MAX_CONCURRENCY", 200, 1),
         "max_header_bytes": integer("MAX_HEADER_BYTES", 16_384, 1024),
     }
+
+
+ENVIRONMENTS = ("development", "staging", "production")
+
+
+def _token_settings(get: Callable[..., str], integer: Callable[..., int]) -> dict[str, object]:
+    env = get("ENV", "development").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"SCHEDULER_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    return {"env": env, "jwt_max_age_seconds": integer("JWT_MAX_AGE_SECONDS", 0, 0)}
+
+
+def _check_production(settings: Settings) -> None:
+    """In production a token must be meant for this service (``aud``) by the expected
+    issuer (``iss``), and the publicly known demo secret is never accepted."""
+    if settings.env != "production":
+        return
+    missing = [
+        f"SCHEDULER_JWT_{name.upper()}"
+        for name in ("audience", "issuer")
+        if not getattr(settings, f"jwt_{name}")
+    ]
+    if missing:
+        raise SettingsError(
+            f"SCHEDULER_ENV=production needs {' and '.join(missing)}: tokens must name this "
+            "service and their issuer."
+        )
+    if settings.jwt_secret == DEMO_JWT_SECRET:
+        raise SettingsError("SCHEDULER_ENV=production cannot run with the demo JWT secret.")

@@ -8,9 +8,9 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
-from scheduler.auth.middleware import MANAGERS, PUBLIC
+from scheduler.auth.middleware import MANAGERS, PUBLIC, STAFF
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.errors import NotFound
 from scheduler.feeds import schemas
@@ -61,10 +61,30 @@ class FeedController(Controller):
 
     @post("/api/v1/feeds", operation_id="createFeedToken", responses=problems())
     async def issue_feed_token(
-        self, db_session: DbSession, state: State, now: Now, principal: Caller
+        self,
+        db_session: DbSession,
+        state: State,
+        now: Now,
+        principal: Caller,
+        data: JSONBody[schemas.FeedTokenCreate | None] = None,
     ) -> schemas.FeedToken:
-        """Issue a secret feed URL for your own bookings. Shown once; revoke it when leaked."""
-        return await FeedService(db_session).issue(principal, state.settings.public_url, now)
+        """Issue a secret feed URL for your own bookings. Shown once (only a hash is stored);
+        revoke it when leaked. The optional body sets `expires_in_days`."""
+        service = FeedService(db_session)
+        return await service.issue(principal, state.settings.public_url, now, data)
+
+    @delete(
+        "/api/v1/users/{sub:str}/feeds",
+        operation_id="revokeUserFeeds",
+        guards=[STAFF],
+        status_code=200,
+        responses=problems(403),
+    )
+    async def revoke_user_feeds(
+        self, sub: FromPath[str], db_session: DbSession, now: Now, principal: Caller
+    ) -> schemas.FeedsRevoked:
+        """Staff: revoke every feed URL of a person at once; each answers 404 from now on."""
+        return await FeedService(db_session).revoke_all(sub, now)
 
     @get(
         "/api/v1/feeds/{feed_token:str}",
