@@ -374,6 +374,7 @@ MATRIX = [
         resident_route("/suspension"),
         (401, 403, 403, 403, 403, 204, 204),
     ),
+    Case("DELETE", "/api/v1/users/{sub}/feeds", resident_route("/feeds"), STAFF_ONLY),
     Case("POST", "/api/v1/feeds", fixed("/api/v1/feeds"), (401, 201, 201, 201, 201, 201, 201)),
     Case("GET", "/api/v1/feeds/{feed_token}", _feed, ALL),
     Case("DELETE", "/api/v1/feeds/{feed_token}", _feed, (401, 204, 404, 404, 404, 404, 404)),
