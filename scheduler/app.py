@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,12 +22,13 @@ from scheduler.closures.controllers import ClosureController
 from scheduler.console import console_routes, docs_plugins, template_config
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
+from scheduler.edge import wrap_every_response
 from scheduler.errors import PreconditionFailed
 from scheduler.feeds.controllers import FeedController
 from scheduler.groups.controllers import GroupController
 from scheduler.jobs.runner import JobRunner
-from scheduler.logging import RequestIdMiddleware, configure_logging
-from scheduler.metrics import MetricsController, MetricsMiddleware
+from scheduler.logging import configure_logging
+from scheduler.metrics import MetricsController
 from scheduler.openapi import declare_closed_objects, declare_problem_unions
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
@@ -41,7 +41,6 @@ from scheduler.residents.controllers import (
     SuspensionController,
 )
 from scheduler.resources.controllers import ResourceController
-from scheduler.security import SecurityHeadersMiddleware
 from scheduler.settings import Settings
 from scheduler.stats.controllers import StatsController
 from scheduler.users.controllers import UserController
@@ -109,11 +108,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
             for name, provider in {**DEPENDENCIES, "principal": provide_principal}.items()
         },
         guards=[rate_limit, require_json_body, require_authentication],
-        middleware=[
-            DefineMiddleware(MetricsMiddleware),
-            DefineMiddleware(RequestIdMiddleware),
-            DefineMiddleware(SecurityHeadersMiddleware),
-        ],
         exception_handlers={
             **exception_handlers,
             StaleDataError: lambda request, _: handle_scheduler_error(
@@ -151,6 +145,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # Metrics, request id, access log and security headers around routed and unrouted alike.
+    wrap_every_response(app, settings.body_timeout_seconds)
     declare_closed_objects(app.openapi_schema)
     declare_problem_unions(app.openapi_schema)
     app.state.settings = settings

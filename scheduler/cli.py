@@ -31,6 +31,8 @@ def main() -> None:
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    from scheduler.serving import uvicorn_options
+
     click.echo(f"API docs: http://{host}:{port}/schema  (Swagger UI: /schema/swagger)")
     uvicorn.run(
         "scheduler.asgi:app_from_environment",
@@ -41,7 +43,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
-        timeout_keep_alive=30,
+        **uvicorn_options(settings),
     )
 
 

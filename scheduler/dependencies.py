@@ -5,7 +5,8 @@ Handlers name them with the aliases below, e.g. ``db_session: DbSession``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -50,3 +51,17 @@ DEPENDENCIES: dict[str, Callable[..., Any]] = {
     "db_session": provide_session,
     "now": provide_now,
 }
+
+
+@asynccontextmanager
+async def released_on_failure(session: AsyncSession) -> AsyncIterator[None]:
+    """For a dependency that works with ``db_session`` before the handler runs (provisioning
+    the caller): Litestar finishes generator dependencies only once *all* dependencies were
+    resolved, so when a later one raises, ``provide_session`` is never resumed and its
+    connection (on SQLite, with the write lock) would stay checked out. Give it back here."""
+    try:
+        yield
+    except BaseException:
+        await session.rollback()
+        await session.close()
+        raise

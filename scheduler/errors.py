@@ -183,3 +183,10 @@ class WebhookLimitReached(SchedulerError):
         super().__init__(
             f"At most {limit} webhook endpoints per partner; delete one first.", limit=limit
         )
+
+
+# --- the edge: slow clients (docs/reliability.md#slow-clients) ---
+class RequestTimeout(SchedulerError):
+    code = "request_timeout"
+    title = "The request body did not arrive in time"
+    status = 408

@@ -97,8 +97,8 @@ JOB_FAILURES = Counter("scheduler_job_failures", "Scheduled job runs that raised
 class MetricsMiddleware:
     """Times every routed HTTP request under its route *template*
     (``/api/v1/bookings/{booking_id}``), never the raw path, so ids cannot explode the number
-    of series. Litestar runs app middleware after routing, so the template is known here;
-    requests that match no route never reach it."""
+    of series. It wraps the router (``scheduler.edge``), so the template is read once the
+    request was answered; a path that matches no route counts as ``unmatched``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -107,7 +107,6 @@ class MetricsMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        route = scope.get("path_template") or UNMATCHED_ROUTE
         method = scope.get("method", "GET")
         started = time.perf_counter()
         status = 500
@@ -121,6 +120,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
+            route = scope.get("path_template") or UNMATCHED_ROUTE
             REQUEST_SECONDS.labels(method, route).observe(time.perf_counter() - started)
             REQUESTS.labels(method, route, str(status)).inc()
 

@@ -63,6 +63,8 @@ def problem_response(error: SchedulerError, request: Request[Any, Any, Any]) -> 
     headers: dict[str, str] = {}
     if isinstance(error, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="scheduler"'
+    if isinstance(error, errors.RequestTimeout):
+        headers["Connection"] = "close"  # the rest of the body may still be on its way
     retry_after = error.extensions.get("retry_after")
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)

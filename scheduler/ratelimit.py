@@ -1,4 +1,5 @@
-"""Rate limits per bearer token (per client address for anonymous calls).
+"""Rate limits per bearer token (per feed token for calendar feeds, per client address for
+other anonymous calls; the address behind a trusted proxy, see ``scheduler.proxies``).
 
 A fixed window counter: Redis ``INCR`` + ``EXPIRE`` when ``SCHEDULER_REDIS_URL`` is set, so
 the limit holds across every replica; a process-local counter otherwise.
@@ -17,6 +18,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from scheduler.auth.middleware import authenticate
 from scheduler.errors import RateLimited, Unauthenticated
+from scheduler.proxies import connection_client
 from scheduler.settings import parse_rate
 
 log = structlog.get_logger("scheduler.ratelimit")
@@ -92,10 +94,30 @@ class RateLimiter:
             )
 
 
+# A route whose path parameter of this name is the caller's credential (a feed URL): its
+# anonymous budget is per that credential, not per address, since calendar services fetch
+# many people's feeds from a few addresses.
+BY_PATH_CREDENTIAL = "rate_limit_by_path_credential"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+async def charge_client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Count one anonymous request against the caller's address (e.g. a guessed feed token,
+    so guessing is limited like any anonymous call)."""
+    limiter: RateLimiter | None = connection.app.state.rate_limiter
+    if limiter is not None:
+        address = connection_client(connection, connection.app.state.settings.trusted_proxies)
+        await limiter.check("ip:" + address, limiter.anonymous)
+
+
 async def rate_limit(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """App-wide guard: one budget per verified token, another per address for the rest."""
+    """App-wide guard: one budget per verified token, per feed token for feed fetches,
+    another per client address for the rest."""
     limiter: RateLimiter | None = connection.app.state.rate_limiter
     if limiter is None or handler.opt.get("unlimited"):
         return
@@ -103,9 +125,10 @@ async def rate_limit(
         principal = authenticate(connection) if "authorization" in connection.headers else None
     except Unauthenticated:
         principal = None
+    credential = connection.path_params.get(handler.opt.get(BY_PATH_CREDENTIAL) or "")
     if principal is not None:
-        identity = "sub:" + hashlib.sha256(principal.sub.encode()).hexdigest()[:32]
-        await limiter.check(identity, limiter.per_token)
+        await limiter.check("sub:" + _digest(principal.sub), limiter.per_token)
+    elif isinstance(credential, str):
+        await limiter.check("path:" + _digest(credential.removesuffix(".ics")), limiter.anonymous)
     else:
-        address = connection.client.host if connection.client else "unknown"
-        await limiter.check("ip:" + address, limiter.anonymous)
+        await charge_client_address(connection)

@@ -87,6 +87,16 @@ class Settings:
     oidc_role_claim: str = "role"
     oidc_partner_claim: str = "partner"
     warnings: tuple[str, ...] = field(default=())
+    # --- the edge: trusted proxies, slow clients (docs/reliability.md#slow-clients) ---
+    trusted_proxies: tuple[str, ...] = ()
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    keep_alive_seconds: int = 5
+    max_concurrency: int = 200
+    max_header_bytes: int = 16_384
+    # --- tokens (docs/configuration.md#tokens-in-production) ---
+    env: str = "development"
+    jwt_max_age_seconds: int = 0
 
     @property
     def effective_database_url(self) -> str:
@@ -156,7 +166,7 @@ def load_settings(
         ):
             raise SettingsError(f"SCHEDULER_{name} must look like 600/minute, or be off")
 
-    return Settings(
+    base = Settings(
         data_dir=Path(get("DATA_DIR", "data")),
         database_url=get("DATABASE_URL"),
         jwt_secret=secret,
@@ -187,6 +197,10 @@ def load_settings(
         **_console_settings(get, integer),
         warnings=tuple(warnings),
     )
+    settings = base.with_overrides(**_edge_settings(get, integer), **_token_settings(get, integer))
+    if needs_secret:
+        _check_production(settings)
+    return settings
 
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -226,3 +240,57 @@ def _console_settings(get: Callable[..., str], integer: Callable[..., int]) -> d
         "oidc_role_claim": get("OIDC_ROLE_CLAIM", "role"),
         "oidc_partner_claim": get("OIDC_PARTNER_CLAIM", "partner"),
     }
+
+
+def parse_networks(text: str, name: str) -> tuple[str, ...]:
+    """``"10.0.0.0/8, 192.168.1.7"`` -> normalised networks; an address means a /32 (/128)."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {part!r} is not an IP address or CIDR network") from exc
+    return tuple(networks)
+
+
+def _edge_settings(get: Callable[..., str], integer: Callable[..., int]) -> dict[str, object]:
+    """Trusted proxies and the limits that keep slow clients from holding the server."""
+    return {
+        "trusted_proxies": parse_networks(get("TRUSTED_PROXIES"), "SCHEDULER_TRUSTED_PROXIES"),
+        "header_timeout_seconds": integer("HEADER_TIMEOUT_SECONDS", 10, 1),
+        "body_timeout_seconds": integer("BODY_TIMEOUT_SECONDS", 30, 1),
+        "keep_alive_seconds": integer("KEEP_ALIVE_SECONDS", 5, 1),
+        "max_concurrency": integer("MAX_CONCURRENCY", 200, 1),
+        "max_header_bytes": integer("MAX_HEADER_BYTES", 16_384, 1024),
+    }
+
+
+ENVIRONMENTS = ("development", "staging", "production")
+
+
+def _token_settings(get: Callable[..., str], integer: Callable[..., int]) -> dict[str, object]:
+    env = get("ENV", "development").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise SettingsError(f"SCHEDULER_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    return {"env": env, "jwt_max_age_seconds": integer("JWT_MAX_AGE_SECONDS", 0, 0)}
+
+
+def _check_production(settings: Settings) -> None:
+    """In production a token must be meant for this service (``aud``) by the expected
+    issuer (``iss``), and the publicly known demo secret is never accepted."""
+    if settings.env != "production":
+        return
+    missing = [
+        f"SCHEDULER_JWT_{name.upper()}"
+        for name in ("audience", "issuer")
+        if not getattr(settings, f"jwt_{name}")
+    ]
+    if missing:
+        raise SettingsError(
+            f"SCHEDULER_ENV=production needs {' and '.join(missing)}: tokens must name this "
+            "service and their issuer."
+        )
+    if settings.jwt_secret == DEMO_JWT_SECRET:
+        raise SettingsError("SCHEDULER_ENV=production cannot run with the demo JWT secret.")

@@ -43,7 +43,15 @@ async def require_authentication(
     """App-wide guard: every route needs a valid token unless marked public."""
     if handler.opt.get("public") or connection.url.path.startswith(OPENAPI_PATH):
         return
+    if is_automatic_options(handler):
+        return  # ``Allow`` is no secret: a 405 states it to anyone too
     authenticate(connection)
+
+
+def is_automatic_options(handler: BaseRouteHandler) -> bool:
+    """Litestar's own ``OPTIONS`` answer for a path (no route of ours declares OPTIONS)."""
+    methods: set[str] = set(getattr(handler, "http_methods", ()))
+    return methods == {"OPTIONS"} and handler.handler_name == "options_handler"
 
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -73,7 +81,11 @@ async def require_json_body(
 def roles(*allowed: str) -> Guard:
     """A guard admitting only the given roles; others get 403 ``forbidden``."""
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
+        if is_automatic_options(handler):
+            return
         if authenticate(connection).role not in allowed:
             raise Forbidden(f"This operation needs one of the roles: {', '.join(allowed)}.")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import jwt
 
+from scheduler.auth.claims import check_time_claims
 from scheduler.errors import Unauthenticated, ValidationFailed
 from scheduler.settings import Settings
 
@@ -113,6 +114,7 @@ def _claim(claims: dict[str, Any], key: str) -> str | None:
 def principal_from_token(settings: Settings, token: str) -> Principal:
     """Verify ``token`` and return the caller; any defect is 401 ``unauthenticated``."""
     claims = _verify(settings, token)
+    check_time_claims(settings, claims)
     sub = _claim(claims, "sub")
     role = _claim(claims, "role")
     if not sub:

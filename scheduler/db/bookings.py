@@ -155,14 +155,16 @@ class IdempotencyKey(Base):
 
 
 class FeedToken(Base):
-    """A secret URL token for a resident's iCalendar feed (calendar apps send no headers)."""
+    """A secret URL token for a resident's iCalendar feed (calendar apps send no headers),
+    kept only as the SHA-256 (hex) of the token."""
 
     __tablename__ = "feed_tokens"
 
-    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
 
 
 class WebhookEndpoint(Base):

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 
-from scheduler.auth.middleware import MANAGERS, PUBLIC
+from scheduler.auth.middleware import MANAGERS, PUBLIC, STAFF
 from scheduler.dependencies import Caller, DbSession, Now
+from scheduler.errors import NotFound
 from scheduler.feeds import schemas
 from scheduler.feeds.services import FeedService
 from scheduler.openapi import problems
+from scheduler.ratelimit import BY_PATH_CREDENTIAL, charge_client_address
 from scheduler.timeparams import FromParam, ToParam
 
 # Litestar adds "; charset=utf-8" to text/* types itself.
@@ -59,25 +61,55 @@ class FeedController(Controller):
 
     @post("/api/v1/feeds", operation_id="createFeedToken", responses=problems())
     async def issue_feed_token(
-        self, db_session: DbSession, state: State, now: Now, principal: Caller
+        self,
+        db_session: DbSession,
+        state: State,
+        now: Now,
+        principal: Caller,
+        data: JSONBody[schemas.FeedTokenCreate | None] = None,
     ) -> schemas.FeedToken:
-        """Issue a secret feed URL for your own bookings. Shown once; revoke it when leaked."""
-        return await FeedService(db_session).issue(principal, state.settings.public_url, now)
+        """Issue a secret feed URL for your own bookings. Shown once (only a hash is stored);
+        revoke it when leaked. The optional body sets `expires_in_days`."""
+        service = FeedService(db_session)
+        return await service.issue(principal, state.settings.public_url, now, data)
+
+    @delete(
+        "/api/v1/users/{sub:str}/feeds",
+        operation_id="revokeUserFeeds",
+        guards=[STAFF],
+        status_code=200,
+        responses=problems(403),
+    )
+    async def revoke_user_feeds(
+        self, sub: FromPath[str], db_session: DbSession, now: Now, principal: Caller
+    ) -> schemas.FeedsRevoked:
+        """Staff: revoke every feed URL of a person at once; each answers 404 from now on."""
+        return await FeedService(db_session).revoke_all(sub, now)
 
     @get(
         "/api/v1/feeds/{feed_token:str}",
         operation_id="getFeed",
-        opt=PUBLIC,
+        opt={**PUBLIC, BY_PATH_CREDENTIAL: "feed_token"},
         security=[{}],
         media_type=CALENDAR_MEDIA_TYPE,
         responses=_calendar_responses(404, public=True),
     )
     async def get_feed(
-        self, feed_token: FromPath[FeedTokenPath], db_session: DbSession, now: Now
+        self,
+        feed_token: FromPath[FeedTokenPath],
+        db_session: DbSession,
+        now: Now,
+        request: Request[Any, Any, Any],
     ) -> Response[bytes]:
         """A personal iCalendar feed (no bearer token: the URL is the secret). Bookings from
-        30 days ago to 180 days ahead, cancelled ones included as `STATUS:CANCELLED`."""
-        return _calendar(await FeedService(db_session).personal_calendar(feed_token, now))
+        30 days ago to 180 days ahead, cancelled ones included as `STATUS:CANCELLED`.
+        Rate limited per feed token; an unknown token also counts against the address."""
+        try:
+            body = await FeedService(db_session).personal_calendar(feed_token, now)
+        except NotFound:
+            await charge_client_address(request)
+            raise
+        return _calendar(body)
 
     @delete(
         "/api/v1/feeds/{feed_token:str}", operation_id="revokeFeedToken", responses=problems(404)

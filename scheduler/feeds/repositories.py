@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.core.timerange import TimeRange
@@ -26,10 +27,22 @@ class FeedTokenRepository:
     def add(self, token: FeedToken) -> None:
         self.session.add(token)
 
-    async def get_live(self, token: str) -> FeedToken | None:
-        """The token if it exists and was not revoked."""
-        found = await self.session.get(FeedToken, token)
-        return found if found is not None and found.revoked_at is None else None
+    async def get_live(self, token_hash: str, now: datetime) -> FeedToken | None:
+        """The token with this hash if it exists, was not revoked and has not expired."""
+        found = await self.session.get(FeedToken, token_hash)
+        if found is None or found.revoked_at is not None:
+            return None
+        return found if found.expires_at is None or found.expires_at > now else None
+
+    async def revoke_all(self, user_id: str, now: datetime) -> int:
+        """Revoke every live feed token of ``user_id``; how many there were."""
+        result = await self.session.execute(
+            update(FeedToken)
+            .where(FeedToken.user_id == user_id, FeedToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class CalendarRepository:

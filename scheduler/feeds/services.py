@@ -8,6 +8,7 @@ people's names; the resource calendar does, so it is for the resource's partner 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -38,6 +39,12 @@ TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # Bookings that hold or used the place: what a partner plans staff and gates around.
 RESOURCE_STATUSES = (*ACTIVE, "completed")
 PERSONAL_NAME = "周家渡共享设施预约 Zhoujiadu bookings"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a feed token: its SHA-256, hex. The token is 256 random bits, so a
+    plain hash is enough (nothing to brute-force, unlike a password)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def feed_url(public_url: str, token: str) -> str:
@@ -127,25 +134,47 @@ class FeedService:
         self.tokens = FeedTokenRepository(session)
         self.calendar = CalendarRepository(session)
 
-    async def issue(self, caller: Principal, public_url: str, now: datetime) -> schemas.FeedToken:
-        """A new feed token for the caller's own bookings; earlier tokens stay valid."""
+    async def issue(
+        self,
+        caller: Principal,
+        public_url: str,
+        now: datetime,
+        options: schemas.FeedTokenCreate | None = None,
+    ) -> schemas.FeedToken:
+        """A new feed token for the caller's own bookings; earlier tokens stay valid. Only its
+        hash is stored: the token is shown here, once."""
         token = secrets.token_urlsafe(32)
-        self.tokens.add(FeedTokenRow(token=token, user_id=caller.sub, created_at=now))
+        days = options.expires_in_days if options is not None else None
+        expires_at = now + timedelta(days=days) if days else None
+        self.tokens.add(
+            FeedTokenRow(
+                token_hash=token_digest(token),
+                user_id=caller.sub,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
         await self.session.flush()
-        return schemas.FeedToken(token=token, url=feed_url(public_url, token), created_at=now)
+        return schemas.FeedToken(
+            token=token, url=feed_url(public_url, token), created_at=now, expires_at=expires_at
+        )
 
     async def revoke(self, token_text: str, caller: Principal, now: datetime) -> None:
         """Stop a feed for good. Someone else's token is reported as missing, not forbidden,
         so the answer tells nothing about tokens the caller does not hold."""
-        token = await self._live(token_text)
+        token = await self._live(token_text, now)
         if token is None or token.user_id != caller.sub:
             raise NotFound("No such feed token.")
         token.revoked_at = now
         await self.session.flush()
 
+    async def revoke_all(self, user_id: str, now: datetime) -> schemas.FeedsRevoked:
+        """Staff: stop every feed of a person (a lost phone, a leaked URL, a moved resident)."""
+        return schemas.FeedsRevoked(revoked=await self.tokens.revoke_all(user_id, now))
+
     async def personal_calendar(self, token_text: str, now: datetime) -> bytes:
         """The token holder's bookings in the feed span, in every status."""
-        token = await self._live(token_text)
+        token = await self._live(token_text, now)
         if token is None:
             raise NotFound("No such calendar feed; it may have been revoked.")
         rows = await self.calendar.rows(default_span(now), MAX_EVENTS, holder_id=token.user_id)
@@ -171,6 +200,8 @@ class FeedService:
         name = f"{resource.name} — {partner_name}"
         return ical.build_calendar(name, [resource_entry(row) for row in rows])
 
-    async def _live(self, token_text: str) -> FeedTokenRow | None:
+    async def _live(self, token_text: str, now: datetime) -> FeedTokenRow | None:
         token = token_text.removesuffix(FEED_SUFFIX)
-        return await self.tokens.get_live(token) if TOKEN_SHAPE.match(token) else None
+        if not TOKEN_SHAPE.match(token):
+            return None
+        return await self.tokens.get_live(token_digest(token), now)

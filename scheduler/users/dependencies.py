@@ -8,7 +8,8 @@ from litestar import Request
 
 from scheduler.auth.middleware import authenticate
 from scheduler.auth.tokens import Principal
-from scheduler.dependencies import DbSession, Now
+from scheduler.dependencies import DbSession, Now, released_on_failure
+from scheduler.users.callers import check_caller
 from scheduler.users.services import UserService
 
 
@@ -17,5 +18,7 @@ async def provide_principal(
 ) -> Principal:
     """The authenticated caller, provisioned as a user record on first sight."""
     principal = authenticate(request)
-    await UserService(db_session).provision(principal, now)
+    async with released_on_failure(db_session):
+        await check_caller(db_session, principal)
+        await UserService(db_session).provision(principal, now)
     return principal

@@ -557,6 +557,7 @@ MATRIX = [
         (401, 403, 404, 200, 404, 200, 200),
         worker=403,
     ),
+    Case("DELETE", "/api/v1/users/{sub}/feeds", resident_route("/feeds"), STAFF_ONLY),
     Case("POST", "/api/v1/feeds", fixed("/api/v1/feeds"), (401, 201, 201, 201, 201, 201, 201)),
     Case("GET", "/api/v1/feeds/{feed_token}", _feed, ALL),
     Case("DELETE", "/api/v1/feeds/{feed_token}", _feed, (401, 204, 404, 404, 404, 404, 404)),
