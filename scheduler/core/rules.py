@@ -58,11 +58,21 @@ class Usage:
     minutes_in_day: int = 0
 
 
+VISITOR_TAG = "visitor"
+
+
 def admits(audience: Sequence[str], booker: Booker) -> bool:
-    """Whether an audience lets ``booker`` in: public and visitors admit everyone, residents
-    admit residents, staff and admins; community codes admit those communities' residents."""
+    """Whether an audience lets ``booker`` in: public admits everyone; visitors admit people
+    tagged ``visitor`` (the day visitors a city app or the desk books for), partners, staff
+    and admins, but not residents as such (tidal parking gives the day to visitors);
+    residents admit residents, staff and admins; community codes admit those communities'
+    residents."""
     for entry in audience:
-        if entry in ("public", "visitors"):
+        if entry == "public":
+            return True
+        if entry == "visitors" and (
+            VISITOR_TAG in booker.tags or booker.role in ("partner", "staff", "admin")
+        ):
             return True
         if entry == "residents" and booker.role in ("resident", "staff", "admin"):
             return True

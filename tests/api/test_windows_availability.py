@@ -10,6 +10,7 @@ from tests.support.builders import (
     Tokens,
     assert_problem,
     availability,
+    book,
     make_partner,
     make_resource,
     make_window,
@@ -80,6 +81,13 @@ async def test_tidal_window_crosses_midnight(client, tokens: Tokens, early):
     assert {slot["capacity"] for slot in night} == {10}
     day = [slot for slot in slots if slot["audience"] == ["visitors"]]
     assert {slot["capacity"] for slot in day} == {6}
+    daytime = ("2026-12-02T09:00:00+08:00", "2026-12-02T10:00:00+08:00")
+    early.set(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))  # book a day ahead
+    resident = tokens.resident(community="shangnan-1")
+    refused = await book(client, resident, resource["id"], *daytime)
+    assert assert_problem(refused, 409, "outside_window")["audience"] == ["visitors"]
+    visitor = tokens.resident(tags=["visitor"])
+    assert ok(await book(client, visitor, resource["id"], *daytime), 201)["unit"]
 
 
 async def test_closure_beats_every_window(client, tokens: Tokens, early):

@@ -61,7 +61,10 @@ def refused(call: Any, *args: Any) -> Refusal:
     ("audience", "role", "community", "admitted"),
     [
         (("public",), "partner", None, True),
-        (("visitors",), "resident", None, True),
+        (("visitors",), "resident", None, False),
+        (("visitors",), "partner", None, True),
+        (("visitors",), "staff", None, True),
+        (("visitors", "residents"), "resident", None, True),
         (("residents",), "resident", None, True),
         (("residents",), "staff", None, True),
         (("residents",), "admin", None, True),
@@ -79,6 +82,10 @@ def test_who_an_audience_admits(
     audience: tuple[str, ...], role: str, community: str | None, admitted: bool
 ) -> None:
     assert admits(audience, Booker("someone", role, community)) is admitted
+
+
+def test_visitors_admit_a_resident_tagged_as_a_visitor() -> None:
+    assert admits(("visitors",), Booker("guest", "resident", None, ("visitor",)))
 
 
 # --- Covering slots ------------------------------------------------------------------------
