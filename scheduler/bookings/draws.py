@@ -16,10 +16,12 @@ from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.repositories import DrawRepository
 from scheduler.core import lottery
 from scheduler.core.lifecycle import Action
+from scheduler.core.people import over_group_limit
 from scheduler.core.policy import Policy
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking, Draw
 from scheduler.db.catalogue import Resource
+from scheduler.groups.services import GroupService
 from scheduler.ids import new_id
 from scheduler.ledger.repositories import CapacityLedger
 from scheduler.outbox.repositories import OutboxRepository
@@ -34,6 +36,7 @@ class DrawService:
         self.draws = DrawRepository(session)
         self.ledger = CapacityLedger(session)
         self.lifecycle = BookingLifecycle(session)
+        self.groups = GroupService(session)
 
     async def run_due(self, now: datetime, resource_id: str | None = None) -> int:
         """Draw every release whose instant has come; returns how many draws this call made."""
@@ -70,13 +73,22 @@ class DrawService:
         ]
         by_id = {booking.id: booking for booking in entries}
         won: list[str] = []
+        withdrawn: dict[str, str] = {}
+        grouped = bool(await self.groups.groups.of_resource(resource_id))
         for entry_id in confirmed:
-            if await self._award(by_id[entry_id], resource, policy, capacities, now):
+            booking = by_id[entry_id]
+            group = await self._group_held(booking) if grouped else None
+            if group is not None:
+                withdrawn[entry_id] = group
+            elif await self._award(booking, resource, policy, capacities, now):
                 won.append(entry_id)
         for booking in entries:
-            if booking.id not in won:
+            if booking.id in withdrawn:
+                reason = f"lottery {draw_id}: withdrawn, holds a booking in {withdrawn[booking.id]}"
+                await self.lifecycle.transition(booking, "lose", SYSTEM, now, reason)
+            elif booking.id not in won:
                 await self.lifecycle.transition(booking, "lose", SYSTEM, now, f"lottery {draw_id}")
-        await self.draws.record(draw_id, sorted(by_id), won)
+        await self.draws.record(draw_id, sorted(by_id), won, sorted(withdrawn))
         metrics.count_draw()
         payload = {
             "draw_id": draw_id,
@@ -109,6 +121,14 @@ class DrawService:
         span = TimeRange(min(b.starts_at for b in entries), max(b.ends_at for b in entries))
         slots = await AvailabilityService(self.session).slots(resource, span, now)
         return {slot.range.start: slot.capacity for slot in slots if slot.status != "closed"}
+
+    async def _group_held(self, booking: Booking) -> str | None:
+        """The name of a resource group in which the entrant already holds as many bookings
+        as it allows for that time (having won another draw of the group), else None."""
+        request = TimeRange(booking.starts_at, booking.ends_at)
+        groups = await self.groups.usage(booking.resource_id, booking.holder_id, request)
+        over = over_group_limit(groups, entering=False)
+        return over.name if over is not None else None
 
     async def _award(
         self,

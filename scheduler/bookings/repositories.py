@@ -180,11 +180,13 @@ class DrawRepository:
         }
         return await insert_ignoring_conflicts(self.session, Draw.__table__, [row]) == 1  # type: ignore[arg-type]
 
-    async def record(self, draw_id: str, entries: list[str], winners: list[str]) -> None:
+    async def record(
+        self, draw_id: str, entries: list[str], winners: list[str], withdrawn: list[str]
+    ) -> None:
         await self.session.execute(
             update(Draw)
             .where(Draw.id == draw_id)
-            .values(entries=entries, winners=winners)
+            .values(entries=entries, winners=winners, withdrawn=withdrawn)
             .execution_options(synchronize_session=False)
         )
 

@@ -15,3 +15,6 @@ class Draw(msgspec.Struct):
     seed: str
     entries: list[str]
     winners: list[str]
+    # Entries drawn as winners but withdrawn: their holder already held what a resource
+    # group allows for that time (e.g. won another school's ground for the same evening).
+    withdrawn: list[str] = msgspec.field(default_factory=list)

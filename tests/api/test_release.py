@@ -348,3 +348,33 @@ async def test_a_winner_awaiting_approval_gets_the_full_decision_time(
         ok(await client.get(f"/api/v1/bookings/{entry['id']}", headers=tokens.staff()))["status"]
         == "expired"
     )
+
+
+async def test_a_winner_in_a_group_is_withdrawn_from_the_groups_other_draws(
+    client, tokens: Tokens, clock, db
+):
+    grounds = [await court(client, tokens, allocation="lottery") for _ in range(2)]
+    group = {
+        "id": unique("grounds"),
+        "name": "School grounds",
+        "resource_ids": [ground["id"] for ground in grounds],
+        "max_bookings": 1,
+        "max_entries": 2,
+    }
+    ok(await client.post("/api/v1/resource-groups", json=group, headers=tokens.staff()), 201)
+    clock.set(RELEASE - timedelta(days=1))
+    keen = tokens.resident(sub=unique("keen"))
+    entries = [ok(await book(client, keen, ground["id"], *SLOT), 202) for ground in grounds]
+
+    clock.set(RELEASE)
+    await run_duties(db, RELEASE)
+    statuses = [
+        ok(await client.get(f"/api/v1/bookings/{entry['id']}", headers=keen))["status"]
+        for entry in entries
+    ]
+    assert sorted(statuses) == ["confirmed", "not_selected"]
+    lost = entries[statuses.index("not_selected")]
+    draws = ok(await client.get(f"/api/v1/resources/{lost['resource_id']}/draws", headers=keen))
+    assert draws[0]["withdrawn"] == [lost["id"]] and draws[0]["winners"] == []
+    history = ok(await client.get(f"/api/v1/bookings/{lost['id']}/history", headers=keen))
+    assert "withdrawn" in history[-1]["reason"]
