@@ -33,6 +33,15 @@ def _raise_if(problems: list[tuple[str, str]]) -> None:
         raise ValidationFailed([FieldError(field, message) for field, message in problems])
 
 
+def _check_penalty_scope(caller: Principal, policy: Policy) -> None:
+    """A suspension that reaches beyond one partner's own resources is staff's to set."""
+    if policy.no_show.scope == "everywhere" and not caller.is_staff:
+        raise Forbidden(
+            "Only staff set a no-show rule that suspends everywhere; a partner's rule covers "
+            "this resource or its own unit (policy.no_show.scope)."
+        )
+
+
 def _check_shape(
     resource_timezone: str, capacity: int | None, units: list[str] | None, policy: Policy
 ) -> None:
@@ -82,6 +91,7 @@ class ResourceService:
         if partner is None:
             raise ValidationFailed.one("partner_id", f"no partner {partner_id!r}")
         policy = data.policy or Policy()
+        _check_penalty_scope(caller, policy)
         timezone = data.timezone or self.default_timezone
         _check_shape(timezone, data.capacity, data.units, policy)
         resource_id = data.id or new_id("res")
@@ -125,6 +135,8 @@ class ResourceService:
         }
         policy_patch = changes.pop("policy", None)
         policy = convert_input({**resource.policy, **(policy_patch or {})}, Policy, "policy")
+        if policy.no_show != msgspec.convert(resource.policy, Policy).no_show:
+            _check_penalty_scope(caller, policy)
         units = changes.get("units", resource.units)
         capacity = changes.get("capacity", None if units else resource.capacity)
         _check_shape(changes.get("timezone", resource.timezone), capacity, units, policy)
