@@ -8,7 +8,7 @@ from typing import Any
 
 import jwt
 
-from scheduler.errors import Unauthenticated, ValidationFailed
+from scheduler.errors import FieldError, Unauthenticated, ValidationFailed
 from scheduler.settings import Settings
 
 ROLES = ("resident", "partner", "staff", "admin")
@@ -89,12 +89,25 @@ def _verify(settings: Settings, token: str) -> dict[str, Any]:
     return claims
 
 
+def _printable(value: str) -> bool:
+    """Text a database can store and a log line can hold: no lone surrogate (JSON allows
+    ``"\\ud800"``, UTF-8 cannot encode it) and no control character."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(char) < 32 or 127 <= ord(char) < 160 for char in value)
+
+
 def _claim(claims: dict[str, Any], key: str) -> str | None:
     value = claims.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_CLAIM_LENGTH:
-        raise Unauthenticated(f"The token's {key!r} claim is malformed.")
+    if not isinstance(value, str) or len(value) > MAX_CLAIM_LENGTH or not _printable(value):
+        raise Unauthenticated(
+            f"The token's {key!r} claim is malformed.",
+            errors=[FieldError(key, "must be a printable string of at most 200 characters")],
+        )
     return value or None
 
 
@@ -111,8 +124,13 @@ def principal_from_token(settings: Settings, token: str) -> Principal:
     if role == "partner" and not partner:
         raise Unauthenticated("A partner token must carry a 'partner' claim.")
     raw_tags = claims.get("tags") or []
-    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
-        raise Unauthenticated("The token's 'tags' claim must be a list of strings.")
+    if not isinstance(raw_tags, list) or not all(
+        isinstance(t, str) and len(t) <= MAX_CLAIM_LENGTH and _printable(t) for t in raw_tags
+    ):
+        raise Unauthenticated(
+            "The token's 'tags' claim must be a list of strings.",
+            errors=[FieldError("tags", "must be a list of printable strings")],
+        )
     return Principal(
         sub=sub,
         role=role,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +21,7 @@ from scheduler.db.catalogue import Partner, Resource
 from scheduler.errors import ValidationFailed
 from scheduler.stats import schemas
 from scheduler.stats.repositories import StatsRepository
+from scheduler.timeparams import parse_day
 
 MAX_REPORT_DAYS = 366
 # Slots are read as if it were long before all of them, so none is "past"; only "closed"
@@ -39,7 +39,6 @@ CSV_FIELDS = (
     *(f"status_{status}" for status in STATUSES),
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +46,6 @@ class _Measured:
     resource: Resource
     partner: Partner
     usage: usage.Usage
-
-
-def parse_day(text: str, field: str) -> date:
-    """A ``YYYY-MM-DD`` date (only that form: ``fromisoformat`` alone also takes weeks)."""
-    try:
-        if _DAY.match(text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValidationFailed.one(field, "not a valid date (YYYY-MM-DD)")
 
 
 def report_days(from_text: str, to_text: str) -> tuple[date, date]:
