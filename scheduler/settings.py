@@ -11,6 +11,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.core.limits import (
+    DEFAULT_MAX_CLOSURES_PER_RESOURCE,
+    DEFAULT_MAX_WINDOWS_PER_RESOURCE,
+)
+
 DEMO_JWT_SECRET = "demo-secret-do-not-use-in-production-0123456789abcdef"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -67,6 +72,9 @@ class Settings:
     run_jobs: bool = True
     jobs_interval_seconds: int = 15
     leader_poll_seconds: int = 2
+    # Input limits (docs/reliability.md#limits).
+    max_windows_per_resource: int = DEFAULT_MAX_WINDOWS_PER_RESOURCE
+    max_closures_per_resource: int = DEFAULT_MAX_CLOSURES_PER_RESOURCE
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -160,5 +168,11 @@ def load_settings(
         run_jobs=_bool(get("JOBS", "true")),
         jobs_interval_seconds=integer("JOBS_INTERVAL_SECONDS", 15, 1),
         leader_poll_seconds=integer("LEADER_POLL_SECONDS", 2, 1),
+        max_windows_per_resource=integer(
+            "MAX_WINDOWS_PER_RESOURCE", DEFAULT_MAX_WINDOWS_PER_RESOURCE, 1
+        ),
+        max_closures_per_resource=integer(
+            "MAX_CLOSURES_PER_RESOURCE", DEFAULT_MAX_CLOSURES_PER_RESOURCE, 1
+        ),
         warnings=tuple(warnings),
     )

@@ -32,11 +32,16 @@ MAX_JSON_DEPTH = 32
 DEFAULT_MAX_WINDOWS_PER_RESOURCE = 50
 DEFAULT_MAX_CLOSURES_PER_RESOURCE = 1000
 
-# Responses: availability of one resource lists at most this many slots (a 62-day range of
-# 5-minute slots around the clock would be 17,856); a wider request is refused with 422.
-MAX_SLOTS_PER_RESPONSE = 5000
-# A search lists at most this many slots over all of its resources.
-MAX_SEARCH_SLOTS = 10_000
+# Responses and the work behind them. Availability counts window slots: each granule of each
+# window occurrence in the range, once per window that opens it, before making any. One
+# resource's availability may hold at most MAX_WINDOW_SLOTS (62 days of 15-minute slots
+# around the clock is 5,952), a search at most MAX_SEARCH_WINDOW_SLOTS over all of its
+# resources; beyond that the request is refused with 422 ``limit_exceeded``. Slots never
+# outnumber window slots, so these also bound the size of the answer.
+MAX_WINDOW_SLOTS = 10_000
+MAX_SEARCH_WINDOW_SLOTS = 20_000
+# A closure's answer lists at most this many of the active bookings it overlaps.
+MAX_AFFECTED_LISTED = 200
 
 
 def date_problem(value: date) -> str | None:

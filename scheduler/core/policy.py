@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from scheduler.core.limits import MAX_ELIGIBLE_TAGS, MAX_TAG_LENGTH
 from scheduler.core.release import ReleasePolicy, release_problems
 
 MINUTES_PER_DAY = 1440
@@ -42,9 +43,10 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     ] = 4
     max_active_bookings_per_week: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
     max_minutes_per_day: Annotated[int, msgspec.Meta(ge=5, le=MINUTES_PER_DAY)] | None = None
-    eligible_tags: Annotated[list[str], msgspec.Meta(max_length=20)] = msgspec.field(
-        default_factory=list
-    )
+    eligible_tags: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TAG_LENGTH)]],
+        msgspec.Meta(max_length=MAX_ELIGIBLE_TAGS),
+    ] = msgspec.field(default_factory=list)
     partner_may_approve: bool = True
     check_in_opens_minutes: Minutes = 30
     check_in_closes_minutes: Minutes = 15
