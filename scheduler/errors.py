@@ -47,6 +47,18 @@ class ValidationFailed(SchedulerError):
         return cls([FieldError(field, message)])
 
 
+class LimitExceeded(SchedulerError):
+    """A documented limit (windows or closures per resource, slots per answer) is reached;
+    ``limit`` is the limit, ``errors`` names the field or parameter to change."""
+
+    code = "limit_exceeded"
+    title = "A documented limit is reached"
+    status = 422
+
+    def __init__(self, field: str, message: str, limit: int) -> None:
+        super().__init__(f"{field}: {message}", errors=[FieldError(field, message)], limit=limit)
+
+
 class MalformedRequest(SchedulerError):
     code = "malformed_request"
     title = "The request body could not be read"

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from litestar.params import HeaderParameter, QueryParameter
 
+from scheduler.core.limits import date_problem
 from scheduler.core.refusals import FAMILIES, KINDS, RefusalFacts
 from scheduler.ids import SLUG_PATTERN
 
 T = TypeVar("T")
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
+# One line of text: no control characters (a newline in a name would break calendar feeds
+# and log lines), so names and labels are refused with 422 when they contain one.
+ONE_LINE = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)]
 LongText = Annotated[str, msgspec.Meta(max_length=5000)]
 Slug = Annotated[
     str,
@@ -41,7 +45,18 @@ class Page(msgspec.Struct, Generic[T]):
 
 
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of request bodies: unknown fields are refused, so typos never pass silently."""
+    """Base of request bodies: unknown fields are refused, so typos never pass silently.
+    Every date and instant must lie in the accepted range (``core.limits``)."""
+
+    def __post_init__(self) -> None:
+        for name, wire_name in zip(
+            self.__struct_fields__, self.__struct_encode_fields__, strict=True
+        ):
+            value = getattr(self, name)
+            problem = date_problem(value) if isinstance(value, date) else None
+            if problem:
+                # msgspec's own message form, so the 422 names the field like any other.
+                raise ValueError(f"{problem} - at `$.{wire_name}`")
 
 
 class FieldProblem(msgspec.Struct):

@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from scheduler.core.limits import (
+    DEFAULT_MAX_CLOSURES_PER_RESOURCE,
+    DEFAULT_MAX_WINDOWS_PER_RESOURCE,
+)
+
 DEMO_JWT_SECRET = "demo-secret-do-not-use-in-production-0123456789abcdef"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -86,6 +91,12 @@ class Settings:
     oidc_scopes: str = "openid profile"
     oidc_role_claim: str = "role"
     oidc_partner_claim: str = "partner"
+    # Personal data (docs/operations.md#personal-data): months of inactivity after which a
+    # resident's personal data is removed; 0 keeps it.
+    retention_months: int = 0
+    # Input limits (docs/reliability.md#limits).
+    max_windows_per_resource: int = DEFAULT_MAX_WINDOWS_PER_RESOURCE
+    max_closures_per_resource: int = DEFAULT_MAX_CLOSURES_PER_RESOURCE
     warnings: tuple[str, ...] = field(default=())
     # --- the edge: trusted proxies, slow clients (docs/reliability.md#slow-clients) ---
     trusted_proxies: tuple[str, ...] = ()
@@ -195,6 +206,13 @@ def load_settings(
         webhook_endpoint_budget_seconds=integer("WEBHOOK_ENDPOINT_BUDGET_SECONDS", 10, 1),
         webhook_disable_after_failures=integer("WEBHOOK_DISABLE_AFTER_FAILURES", 50, 1),
         **_console_settings(get, integer),
+        retention_months=integer("RETENTION_MONTHS", 0, 0),
+        max_windows_per_resource=integer(
+            "MAX_WINDOWS_PER_RESOURCE", DEFAULT_MAX_WINDOWS_PER_RESOURCE, 1
+        ),
+        max_closures_per_resource=integer(
+            "MAX_CLOSURES_PER_RESOURCE", DEFAULT_MAX_CLOSURES_PER_RESOURCE, 1
+        ),
         warnings=tuple(warnings),
     )
     settings = base.with_overrides(**_edge_settings(get, integer), **_token_settings(get, integer))

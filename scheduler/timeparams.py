@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from litestar.params import QueryParameter
 
+from scheduler.core.limits import date_problem
 from scheduler.core.timerange import TimeRange
 from scheduler.errors import FieldError, ValidationFailed
 
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # fromisoformat alone also takes weeks
 FromParam = Annotated[
     str | None,
     QueryParameter(
@@ -30,14 +33,26 @@ ToParam = Annotated[
 ]
 
 
+def parse_day(text: str, field: str) -> date:
+    """A calendar date written exactly as ``YYYY-MM-DD``, in the accepted range."""
+    try:
+        if not _DAY.match(text):
+            raise ValueError(text)
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationFailed([FieldError(field, "not a valid date (YYYY-MM-DD)")]) from exc
+    problem = date_problem(day)
+    if problem:
+        raise ValidationFailed([FieldError(field, problem)])
+    return day
+
+
 def parse_bound(text: str, field: str, zone: ZoneInfo, *, is_end: bool) -> datetime:
     """``2026-10-01`` is a local date (an end date includes the whole day); anything else must
-    be an ISO 8601 instant with an offset. Naive datetimes are refused with 422."""
+    be an ISO 8601 instant with an offset. Naive datetimes are refused with 422, and so is
+    anything outside the accepted range (``core.limits``)."""
     if len(text) == 10:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise ValidationFailed([FieldError(field, "not a valid date (YYYY-MM-DD)")]) from exc
+        day = parse_day(text, field)
         if is_end:
             day += timedelta(days=1)
         return datetime.combine(day, datetime.min.time()).replace(tzinfo=zone).astimezone(UTC)
@@ -49,6 +64,9 @@ def parse_bound(text: str, field: str, zone: ZoneInfo, *, is_end: bool) -> datet
         raise ValidationFailed(
             [FieldError(field, "needs a UTC offset, e.g. 2026-10-01T18:00:00+08:00")]
         )
+    problem = date_problem(moment)
+    if problem:
+        raise ValidationFailed([FieldError(field, problem)])
     return moment.astimezone(UTC)
 
 

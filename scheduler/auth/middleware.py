@@ -15,7 +15,15 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
 from scheduler.auth.tokens import Principal, principal_from_token
-from scheduler.errors import Forbidden, Unauthenticated, UnsupportedMediaType, ValidationFailed
+from scheduler.core.limits import MAX_JSON_DEPTH, nests_too_deep
+from scheduler.errors import (
+    FieldError,
+    Forbidden,
+    MalformedRequest,
+    Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 
 PUBLIC = {"public": True}
 OPENAPI_PATH = "/schema"
@@ -60,9 +68,10 @@ JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 async def require_json_body(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """App-wide guard: a request body must be JSON (``application/json`` or ``+json``) and
-    may not contain NUL characters, which PostgreSQL cannot store (refused on every database,
-    so SQLite and PostgreSQL behave alike)."""
+    """App-wide guard: a request body must be JSON (``application/json`` or ``+json``), may
+    not contain NUL characters, which PostgreSQL cannot store (refused on every database, so
+    SQLite and PostgreSQL behave alike), and may not nest deeper than ``MAX_JSON_DEPTH``
+    (the decoder would exhaust the stack: a RecursionError, a 500)."""
     if connection.scope.get("method") not in JSON_METHODS or handler.opt.get("form"):
         return  # the console's HTML forms are form-encoded and CSRF-checked instead
     has_body = (
@@ -74,8 +83,16 @@ async def require_json_body(
         raise UnsupportedMediaType(
             f"Send the body as application/json, not {media_type or 'untyped'}."
         )
-    if has_body and b"\\u0000" in await Request(connection.scope, connection.receive).body():
+    if not has_body:
+        return
+    body = await Request(connection.scope, connection.receive).body()
+    if b"\\u0000" in body:
         raise ValidationFailed.one("body", "text may not contain NUL characters")
+    if nests_too_deep(body):
+        raise MalformedRequest(
+            f"JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted.",
+            errors=[FieldError("body", f"nested deeper than {MAX_JSON_DEPTH} levels")],
+        )
 
 
 def roles(*allowed: str) -> Guard:

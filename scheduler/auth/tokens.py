@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 
 from scheduler.auth.claims import check_time_claims
-from scheduler.errors import Unauthenticated, ValidationFailed
+from scheduler.errors import FieldError, Unauthenticated, ValidationFailed
 from scheduler.settings import Settings
 
 ROLES = ("resident", "worker", "partner", "staff", "admin")
@@ -102,12 +102,25 @@ def _verify(settings: Settings, token: str) -> dict[str, Any]:
     return claims
 
 
+def _printable(value: str) -> bool:
+    """Text a database can store and a log line can hold: no lone surrogate (JSON allows
+    ``"\\ud800"``, UTF-8 cannot encode it) and no control character."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(char) < 32 or 127 <= ord(char) < 160 for char in value)
+
+
 def _claim(claims: dict[str, Any], key: str) -> str | None:
     value = claims.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_CLAIM_LENGTH:
-        raise Unauthenticated(f"The token's {key!r} claim is malformed.")
+    if not isinstance(value, str) or len(value) > MAX_CLAIM_LENGTH or not _printable(value):
+        raise Unauthenticated(
+            f"The token's {key!r} claim is malformed.",
+            errors=[FieldError(key, "must be a printable string of at most 200 characters")],
+        )
     return value or None
 
 
@@ -142,7 +155,11 @@ def principal_from_token(settings: Settings, token: str) -> Principal:
 def _string_list(claims: dict[str, Any], key: str) -> list[str]:
     value = claims.get(key) or []
     if not isinstance(value, list) or not all(
-        isinstance(item, str) and 0 < len(item) <= MAX_CLAIM_LENGTH for item in value
+        isinstance(item, str) and 0 < len(item) <= MAX_CLAIM_LENGTH and _printable(item)
+        for item in value
     ):
-        raise Unauthenticated(f"The token's {key!r} claim must be a list of strings.")
+        raise Unauthenticated(
+            f"The token's {key!r} claim must be a list of strings.",
+            errors=[FieldError(key, "must be a list of printable strings")],
+        )
     return value

@@ -9,6 +9,16 @@ import msgspec
 from scheduler.core.availability import SlotStatus
 
 
+class SlotWindow(msgspec.Struct):
+    """An opening window the slots of this answer refer to (by ``window_ids``), listed once:
+    its audience and label are not repeated in every slot."""
+
+    id: str
+    label: str
+    audience: list[str]
+    capacity: int | None
+
+
 class Slot(msgspec.Struct):
     starts_at: datetime
     ends_at: datetime
@@ -16,9 +26,8 @@ class Slot(msgspec.Struct):
     held: int
     available: int
     status: SlotStatus
-    audience: list[str]
+    # Who may book is the union of these windows' audiences (see the answer's ``windows``).
     window_ids: list[str]
-    label: str
     releases_at: datetime | None = None
     closure_reason: str | None = None
 
@@ -29,6 +38,7 @@ class Availability(msgspec.Struct):
     granularity_minutes: int
     starts_at: datetime
     ends_at: datetime
+    windows: list[SlotWindow]
     slots: list[Slot]
 
 
@@ -39,6 +49,7 @@ class ResourceSlots(msgspec.Struct):
     zone: str
     kind: str
     timezone: str
+    windows: list[SlotWindow]
     slots: list[Slot]
 
 

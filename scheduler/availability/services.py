@@ -13,10 +13,13 @@ from scheduler.availability import schemas
 from scheduler.calendar.repositories import CalendarRepository
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.core import availability as core
+from scheduler.core.limits import MAX_SEARCH_WINDOW_SLOTS, MAX_WINDOW_SLOTS
 from scheduler.core.policy import Policy
 from scheduler.core.release import releases_at
 from scheduler.core.timerange import TimeRange
+from scheduler.core.windows import Window
 from scheduler.db.catalogue import Resource
+from scheduler.errors import LimitExceeded
 from scheduler.ledger.repositories import CapacityLedger
 from scheduler.resources.repositories import ResourceRepository
 from scheduler.resources.services import ResourceService
@@ -38,12 +41,25 @@ def slot_out(slot: core.Slot, zone: ZoneInfo) -> schemas.Slot:
         held=slot.held,
         available=slot.available,
         status=slot.status,
-        audience=list(slot.audience),
         window_ids=list(slot.window_ids),
-        label=slot.label,
         releases_at=slot.releases_at.astimezone(zone) if slot.releases_at else None,
         closure_reason=slot.closure_reason,
     )
+
+
+def windows_out(windows: Sequence[Window], slots: Sequence[core.Slot]) -> list[schemas.SlotWindow]:
+    """The windows the slots refer to, each once, in the resource's order."""
+    used = {window_id for slot in slots for window_id in slot.window_ids}
+    return [
+        schemas.SlotWindow(
+            id=window.id,
+            label=window.label,
+            audience=list(window.audience),
+            capacity=window.capacity,
+        )
+        for window in windows
+        if window.id in used
+    ]
 
 
 class AvailabilityService:
@@ -61,9 +77,21 @@ class AvailabilityService:
         span: TimeRange,
         now: datetime,
         head_start: timedelta = timedelta(0),
+        max_window_slots: int | None = None,
     ) -> list[core.Slot]:
         """Every slot of ``resource`` starting in ``span``; reads only rows in that range.
-        ``head_start`` moves releases earlier for people with early access."""
+        ``head_start`` moves releases earlier for people with early access; with
+        ``max_window_slots`` a range holding more window slots is refused (422)."""
+        return (await self._computed(resource, span, now, head_start, max_window_slots))[1]
+
+    async def _computed(
+        self,
+        resource: Resource,
+        span: TimeRange,
+        now: datetime,
+        head_start: timedelta,
+        max_window_slots: int | None,
+    ) -> tuple[list[Window], list[core.Slot]]:
         zone = ZoneInfo(resource.timezone)
         policy = msgspec.convert(resource.policy, Policy)
         first = span.start.astimezone(zone).date() - timedelta(days=1)
@@ -85,7 +113,17 @@ class AvailabilityService:
 
         facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
         held = await self.ledger.held(resource.id, span.start, span.end)
-        return core.compute_slots(facts, windows, calendar, closures, held, span, now, release)
+        try:
+            slots = core.compute_slots(
+                facts, windows, calendar, closures, held, span, now, release, max_window_slots
+            )
+        except core.TooManySlots as exc:
+            raise LimitExceeded(
+                "to",
+                f"the range holds more than {exc.limit} window slots; ask for a shorter one",
+                exc.limit,
+            ) from exc
+        return windows, slots
 
     async def for_resource(
         self, resource_id: str, start_text: str | None, end_text: str | None, now: datetime
@@ -100,13 +138,14 @@ class AvailabilityService:
             default_days=DEFAULT_RANGE_DAYS,
             max_days=MAX_RANGE_DAYS,
         )
-        slots = await self.slots(resource, span, now)
+        windows, slots = await self._computed(resource, span, now, timedelta(0), MAX_WINDOW_SLOTS)
         return schemas.Availability(
             resource_id=resource.id,
             timezone=resource.timezone,
             granularity_minutes=msgspec.convert(resource.policy, Policy).granularity_minutes,
             starts_at=span.start.astimezone(zone),
             ends_at=span.end.astimezone(zone),
+            windows=windows_out(windows, slots),
             slots=[slot_out(slot, zone) for slot in slots],
         )
 
@@ -137,12 +176,13 @@ class AvailabilityService:
             zone=zone_key, kind=kind, partner_id=None, limit=limit, offset=offset
         )
         results = []
+        budget = MAX_SEARCH_WINDOW_SLOTS
         for resource, resource_zone in rows:
             local = ZoneInfo(resource.timezone)
+            windows, slots = await self._computed(resource, span, now, timedelta(0), budget)
+            budget -= sum(len(slot.window_ids) for slot in slots)
             open_slots: Sequence[core.Slot] = [
-                slot
-                for slot in await self.slots(resource, span, now)
-                if slot.status == "open" and slot.available >= min_available
+                slot for slot in slots if slot.status == "open" and slot.available >= min_available
             ]
             if open_slots:
                 results.append(
@@ -153,6 +193,7 @@ class AvailabilityService:
                         zone=resource_zone,
                         kind=resource.kind,
                         timezone=resource.timezone,
+                        windows=windows_out(windows, open_slots),
                         slots=[slot_out(slot, local) for slot in open_slots],
                     )
                 )

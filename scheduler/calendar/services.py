@@ -15,19 +15,10 @@ from scheduler.errors import FieldError, NotFound, ValidationFailed
 from scheduler.ids import new_id
 from scheduler.partners.services import PartnerService
 from scheduler.resources.services import ensure_manages
+from scheduler.timeparams import parse_day
 
 MAX_CALENDAR_DAYS = 366
 MAX_TERM_DAYS = 366
-
-
-def parse_day(text: str, field: str) -> date:
-    """A calendar date written exactly as ``YYYY-MM-DD``."""
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationFailed([FieldError(field, "not a valid date (YYYY-MM-DD)")]) from exc
 
 
 def describe(calendar: DayCalendar, day: date, corrected: bool) -> schemas.CalendarDay:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, delete, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from scheduler.auth.middleware import MANAGERS
@@ -30,12 +31,13 @@ class ClosureController(Controller):
         db_session: DbSession,
         now: Now,
         principal: Caller,
+        state: State,
     ) -> schemas.ClosureCreated:
         """Shut a resource for a period (exams, maintenance, events); it beats every window.
 
         The response lists the active bookings the closure overlaps; they are not cancelled."""
-        closure, affected = await ClosureService(db_session).create(
-            resource_id, data, principal, now
+        closure, affected, total = await ClosureService(db_session).create(
+            resource_id, data, principal, now, state.settings.max_closures_per_resource
         )
         return schemas.ClosureCreated(
             **msgspec.structs.asdict(_out(closure)),
@@ -52,6 +54,7 @@ class ClosureController(Controller):
                 )
                 for b in affected
             ],
+            affected_total=total,
         )
 
     @get("/", operation_id="listClosures", responses=problems(404))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.db.bookings import ACTIVE, Booking
@@ -36,14 +36,24 @@ class ClosureRepository:
     async def delete(self, closure: Closure) -> None:
         await self.session.delete(closure)
 
+    async def count(self, resource_id: str) -> int:
+        query = select(func.count()).where(Closure.resource_id == resource_id)
+        return int(await self.session.scalar(query) or 0)
+
     async def bookings_affected(
-        self, resource_id: str, start: datetime, end: datetime
-    ) -> list[Booking]:
-        """Active bookings of the resource overlapping ``[start, end)``: what a closure hits."""
-        query = select(Booking).where(
+        self, resource_id: str, start: datetime, end: datetime, limit: int
+    ) -> tuple[list[Booking], int]:
+        """The first ``limit`` active bookings of the resource overlapping ``[start, end)``
+        (what a closure hits), and how many there are."""
+        overlapping = (
             Booking.resource_id == resource_id,
             Booking.status.in_(ACTIVE),
             Booking.starts_at < end,
             Booking.ends_at > start,
         )
-        return list(await self.session.scalars(query.order_by(Booking.starts_at, Booking.id)))
+        query = select(Booking).where(*overlapping).order_by(Booking.starts_at, Booking.id)
+        rows = list(await self.session.scalars(query.limit(limit)))
+        if len(rows) < limit:
+            return rows, len(rows)
+        total = await self.session.scalar(select(func.count()).where(*overlapping))
+        return rows, int(total or 0)

@@ -41,3 +41,5 @@ class ClosureCreated(Closure):
     staff to contact the holders or cancel them (``POST /bookings/{id}/cancel``)."""
 
     affected_bookings: list[AffectedBooking]
+    # How many active bookings the closure overlaps; at most 200 are listed above.
+    affected_total: int

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.tokens import Principal
 from scheduler.closures import schemas
 from scheduler.closures.repositories import ClosureRepository
+from scheduler.core.limits import DEFAULT_MAX_CLOSURES_PER_RESOURCE, MAX_AFFECTED_LISTED
 from scheduler.db.bookings import Booking
 from scheduler.db.schedule import Closure
-from scheduler.errors import FieldError, NotFound, ValidationFailed
+from scheduler.errors import FieldError, LimitExceeded, NotFound, ValidationFailed
 from scheduler.ids import new_id
 from scheduler.resources.services import ResourceService
 from scheduler.timeparams import parse_bound
@@ -27,10 +28,21 @@ class ClosureService:
         self.resources = ResourceService(session)
 
     async def create(
-        self, resource_id: str, data: schemas.ClosureCreate, caller: Principal, now: datetime
-    ) -> tuple[Closure, list[Booking]]:
-        """Create the closure; return it with the active bookings it overlaps (never touched)."""
+        self,
+        resource_id: str,
+        data: schemas.ClosureCreate,
+        caller: Principal,
+        now: datetime,
+        max_closures: int = DEFAULT_MAX_CLOSURES_PER_RESOURCE,
+    ) -> tuple[Closure, list[Booking], int]:
+        """Create the closure; return it with the first ``MAX_AFFECTED_LISTED`` active
+        bookings it overlaps (never touched) and how many it overlaps in all. A resource has
+        at most ``max_closures`` closures (availability reads those in its range)."""
         await self.resources.get_managed(resource_id, caller)
+        if await self.closures.count(resource_id) >= max_closures:
+            raise LimitExceeded(
+                "resource_id", f"a resource has at most {max_closures} closures", max_closures
+            )
         if data.ends_at <= data.starts_at:
             raise ValidationFailed([FieldError("ends_at", "must be after starts_at")])
         if data.ends_at - data.starts_at > MAX_CLOSURE:
@@ -46,10 +58,10 @@ class ClosureService:
         )
         self.closures.add(closure)
         await self.session.flush()
-        affected = await self.closures.bookings_affected(
-            resource_id, closure.starts_at, closure.ends_at
+        affected, total = await self.closures.bookings_affected(
+            resource_id, closure.starts_at, closure.ends_at, MAX_AFFECTED_LISTED
         )
-        return closure, affected
+        return closure, affected, total
 
     async def list(
         self, resource_id: str, start_text: str | None, end_text: str | None

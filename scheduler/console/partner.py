@@ -243,8 +243,12 @@ async def close_many(
                     ends_at=_local_instant(ends_text, zone, "ends_at"),
                     reason=reason,
                 )
-                closure, affected = await ClosureService(db_session).create(
-                    resource_id, data, viewer, now
+                closure, _, affected = await ClosureService(db_session).create(
+                    resource_id,
+                    data,
+                    viewer,
+                    now,
+                    request.app.state.settings.max_closures_per_resource,
                 )
                 results.append((resource, closure, affected))
     except ValidationFailed as error:

@@ -68,12 +68,41 @@ def granules(occurrence: TimeRange, minutes: int) -> Iterator[TimeRange]:
         start += step
 
 
+class TooManySlots(Exception):
+    """The range holds more window slots than the caller's budget: ask for a shorter one."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} window slots")
+        self.limit = limit
+
+
+def _count_granules(occurrence: TimeRange, minutes: int) -> int:
+    return int((occurrence.end - occurrence.start) / timedelta(minutes=minutes))
+
+
 def _open_granules(
-    resource: Resource, windows: Sequence[Window], calendar: DayCalendar, span: TimeRange
+    resource: Resource,
+    windows: Sequence[Window],
+    calendar: DayCalendar,
+    span: TimeRange,
+    max_granules: int | None,
 ) -> list[Slot]:
+    by_window = [
+        (order, window, occurrences(window, calendar, resource.timezone, span))
+        for order, window in enumerate(windows)
+    ]
+    if max_granules is not None:
+        # Counted before any is made: the work and the answer stay within the budget.
+        planned = sum(
+            _count_granules(occurrence, resource.granularity_minutes)
+            for _, _, found in by_window
+            for occurrence in found
+        )
+        if planned > max_granules:
+            raise TooManySlots(max_granules)
     candidates: list[tuple[TimeRange, int, Window, date]] = []
-    for order, window in enumerate(windows):
-        for occurrence in occurrences(window, calendar, resource.timezone, span):
+    for order, window, found in by_window:
+        for occurrence in found:
             opened_on = occurrence.start.astimezone(resource.timezone).date()
             for granule in granules(occurrence, resource.granularity_minutes):
                 if span.contains_instant(granule.start):
@@ -84,27 +113,30 @@ def _open_granules(
         capacity = window.capacity or resource.capacity
         if kept and kept[-1].range == granule:
             last = kept[-1]
-            audience = last.audience + tuple(a for a in window.audience if a not in last.audience)
             kept[-1] = replace(
                 last,
                 capacity=max(last.capacity, capacity),
-                audience=audience,
                 window_ids=(*last.window_ids, window.id),
             )
         elif not kept or kept[-1].range.end <= granule.start:
             kept.append(
-                Slot(
-                    granule,
-                    capacity,
-                    0,
-                    "open",
-                    window.audience,
-                    (window.id,),
-                    window.label,
-                    opened_on,
-                )
+                Slot(granule, capacity, 0, "open", (), (window.id,), window.label, opened_on)
             )
-    return kept
+    return _with_audiences(kept, windows)
+
+
+def _with_audiences(slots: list[Slot], windows: Sequence[Window]) -> list[Slot]:
+    """Each slot's audience: the union of its windows' audiences, in window order, computed
+    once per distinct set of windows (slots share a handful of them)."""
+    audience_of = {window.id: window.audience for window in windows}
+    united: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for index, slot in enumerate(slots):
+        audience = united.get(slot.window_ids)
+        if audience is None:
+            merged = (entry for key in slot.window_ids for entry in audience_of[key])
+            audience = united[slot.window_ids] = tuple(dict.fromkeys(merged))
+        slots[index] = replace(slot, audience=audience)
+    return slots
 
 
 def compute_slots(
@@ -116,15 +148,18 @@ def compute_slots(
     span: TimeRange,
     now: datetime,
     release: ReleaseFunction | None = None,
+    max_granules: int | None = None,
 ) -> list[Slot]:
     """Every slot starting inside ``span`` with its capacity, holdings and status.
 
     Status precedence: ``closed`` (a closure overlaps it) > ``past`` (it has started) >
     ``not_released`` > ``full`` > ``open``. ``held`` maps a slot's UTC start to the
-    quantity held there by active bookings.
+    quantity held there by active bookings. With ``max_granules``, a range whose windows
+    open more granules than that (a granule counted once per window) raises
+    ``TooManySlots`` before any slot is made.
     """
     slots: list[Slot] = []
-    for slot in _open_granules(resource, windows, calendar, span):
+    for slot in _open_granules(resource, windows, calendar, span, max_granules):
         taken = held.get(slot.range.start, 0)
         closure = next((c for c in closures if c.range.overlaps(slot.range)), None)
         # A night crossing midnight is released as one: by the date its window opened.

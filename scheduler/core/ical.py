@@ -8,6 +8,7 @@ feed is rendered: the same bookings always give the same bytes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -95,6 +96,23 @@ def titled(summary: str, status: str) -> str:
     return f"[{STATUS_LABEL.get(status, status)}] {summary}"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """Text for a single-line property (a name, a summary): control characters become one
+    space. Names stored before they were refused may hold a newline, which some iCalendar
+    properties do not escape, and a bare one ends the content line."""
+    return _CONTROL.sub(" ", text)
+
+
+def plain_text(text: str) -> str:
+    """Multi-line text (a description): newlines stay (the TEXT value escapes them), every
+    other control character becomes a space."""
+    return _CONTROL_BUT_NEWLINE.sub(" ", text.replace("\r\n", "\n"))
+
+
 def to_event(entry: Entry) -> Event:
     """The VEVENT of one entry, with local times in the entry's zone (``TZID``)."""
     zone = ZoneInfo(entry.timezone)
@@ -107,10 +125,10 @@ def to_event(entry: Entry) -> Event:
     event.add("last-modified", entry.updated_at)
     event.add("dtstart", entry.starts_at.astimezone(zone))
     event.add("dtend", entry.ends_at.astimezone(zone))
-    event.add("summary", titled(entry.summary, entry.status))
+    event.add("summary", one_line(titled(entry.summary, entry.status)))
     if entry.location:
-        event.add("location", entry.location)
-    event.add("description", entry.description)
+        event.add("location", one_line(entry.location))
+    event.add("description", plain_text(entry.description))
     event.add("status", status)
     event.add("transp", "TRANSPARENT" if status == "CANCELLED" else "OPAQUE")
     return event
@@ -124,8 +142,8 @@ def build_calendar(name: str, entries: Sequence[Entry]) -> bytes:
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("name", name)
-    calendar.add("x-wr-calname", name)
+    calendar.add("name", one_line(name))
+    calendar.add("x-wr-calname", one_line(name))
     calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
     for entry in entries:

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from scheduler.core.limits import MAX_ELIGIBLE_TAGS, MAX_TAG_LENGTH
 from scheduler.core.release import ReleasePolicy, release_problems
 
 MINUTES_PER_DAY = 1440
@@ -57,9 +58,10 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
         ]
         | None
     ) = None
-    eligible_tags: Annotated[list[str], msgspec.Meta(max_length=20)] = msgspec.field(
-        default_factory=list
-    )
+    eligible_tags: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TAG_LENGTH)]],
+        msgspec.Meta(max_length=MAX_ELIGIBLE_TAGS),
+    ] = msgspec.field(default_factory=list)
     partner_may_approve: bool = True
     check_in_opens_minutes: Minutes = 30
     check_in_closes_minutes: Minutes = 15

@@ -205,24 +205,48 @@ def window_problems(window: Window) -> list[tuple[str, str]]:
     return found
 
 
-def _fast_forward(anchor: date, first: date, parts: dict[str, str]) -> date:
-    """Move a daily or weekly rule's start by whole periods up to the range, so expansion
-    costs the same for a window valid since 2000 as for one valid since last week."""
-    period = {"DAILY": 1, "WEEKLY": 7}.get(parts["FREQ"])
-    if period is None or anchor >= first:
-        return anchor
-    step = period * int(parts.get("INTERVAL", "1"))
-    return anchor + timedelta(days=(first - anchor).days // step * step)
+def _months(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _fast_forward(anchor: date, first: date, parts: dict[str, str]) -> tuple[date, dict[str, str]]:
+    """Move a rule's start forward by whole periods to just before ``first``, keeping its
+    phase, so expansion costs the same for a window valid since 2000 as for one valid since
+    last week (dateutil walks every period from DTSTART, even those before the range).
+
+    Daily and weekly rules move by whole multiples of their interval in days (a weekly rule
+    keeps its weekday and week start). Monthly and yearly rules move to the first day of a
+    month (or year) in phase; the day (and month) the original start implied is written
+    into the rule first, as RFC 5545 derives them from DTSTART when BYDAY and BYMONTHDAY
+    are absent."""
+    if anchor >= first:
+        return anchor, parts
+    freq, interval = parts["FREQ"], int(parts.get("INTERVAL", "1"))
+    if freq in ("DAILY", "WEEKLY"):
+        step = interval * (7 if freq == "WEEKLY" else 1)
+        return anchor + timedelta(days=(first - anchor).days // step * step), parts
+    implied = dict(parts)
+    if "BYDAY" not in parts and "BYMONTHDAY" not in parts:
+        implied["BYMONTHDAY"] = str(anchor.day)
+        if freq == "YEARLY":
+            implied.setdefault("BYMONTH", str(anchor.month))
+    if freq == "MONTHLY":
+        months = _months(first) - _months(anchor)
+        target = _months(anchor) + months // interval * interval
+        return date(target // 12, target % 12 + 1, 1), implied
+    years = (first.year - anchor.year) // interval * interval
+    return date(anchor.year + years, 1, 1), implied
 
 
 def _matching_rule_dates(window: Window, first: date, last: date) -> set[date] | None:
     """Dates in [first, last] matched by the RRULE; None when the window has no RRULE."""
     if window.rrule is None:
         return None
-    parts = rule_parts(window.rrule)
+    parts = rule_parts(_normalized(window.rrule))
     anchor = window.valid_from if anchored(parts) and window.valid_from else first
-    anchor = _fast_forward(anchor, first, parts)
-    rule = rrulestr(_normalized(window.rrule), dtstart=datetime.combine(anchor, time()))
+    anchor, parts = _fast_forward(anchor, first, parts)
+    text = ";".join(f"{key}={value}" for key, value in parts.items())
+    rule = rrulestr(text, dtstart=datetime.combine(anchor, time()))
     assert isinstance(rule, rrule)
     if anchor > last:
         return set()

@@ -19,6 +19,7 @@ from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
 from scheduler.duties.repositories import DutyRepository
 from scheduler.idempotency.repositories import IdempotencyRepository
+from scheduler.residents.privacy import PrivacyService
 from scheduler.residents.suspensions import SuspensionService
 
 SYSTEM = "system:jobs"
@@ -27,8 +28,9 @@ LONGEST_REMINDER = timedelta(days=7)
 
 
 class DutyService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, retention_months: int = 0) -> None:
         self.session = session
+        self.retention_months = retention_months
         self.due = DutyRepository(session)
         self.lifecycle = BookingLifecycle(session)
         self._policies: dict[str, tuple[Resource, Policy]] = {}
@@ -129,6 +131,10 @@ class DutyService:
     async def purge_idempotency_keys(self, now: datetime) -> int:
         return await IdempotencyRepository(self.session).purge_expired(now)
 
+    async def anonymise_inactive(self, now: datetime) -> int:
+        """Residents inactive for ``SCHEDULER_RETENTION_MONTHS`` lose their personal data."""
+        return await PrivacyService(self.session).anonymise_inactive(now, self.retention_months)
+
     async def draw_due(self, now: datetime) -> int:
         return await DrawService(self.session).run_due(now)
 
@@ -141,4 +147,5 @@ DUTIES: tuple[str, ...] = (
     "finish_ended",
     "remind",
     "purge_idempotency_keys",
+    "anonymise_inactive",
 )

@@ -53,7 +53,8 @@ async def run_duties() -> dict[str, int]:
         metrics.count_job_run(name)
         try:
             async with runtime.session_factory() as session, session.begin():
-                counts[name] = await getattr(DutyService(session), name)(now)
+                retention = runtime.settings.retention_months if runtime.settings else 0
+                counts[name] = await getattr(DutyService(session, retention), name)(now)
         except Exception:
             runtime.failures += 1
             metrics.count_job_failure(name)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import QueryParameter
 
@@ -13,7 +15,7 @@ from scheduler.auth.middleware import MANAGERS
 from scheduler.dependencies import Caller, DbSession
 from scheduler.openapi import problems
 from scheduler.stats import schemas
-from scheduler.stats.services import UtilizationService, as_csv
+from scheduler.stats.services import PeopleService, UtilizationService, as_csv, people_csv
 
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
@@ -82,3 +84,36 @@ class StatsController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
         return cast("Response[schemas.Utilization]", csv_response)
+
+    @get(
+        "/people",
+        operation_id="getPeopleServed",
+        guards=[MANAGERS],
+        responses=problems(403),
+        operation_class=_AlsoCsv,
+    )
+    async def people(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        db_session: DbSession,
+        principal: Caller,
+        start: ReportFrom,
+        end: ReportTo,
+    ) -> Response[schemas.People]:
+        """Distinct residents served, bookings made by themselves or for them (proxy), and
+        walk-ins, overall, by community and by tag (e.g. `elderly`), for bookings starting on
+        the local days `from` to `to` (partners: their own resources; staff: all). Send
+        `Accept: text/csv` for CSV."""
+        zone = ZoneInfo(state.settings.default_timezone)
+        report = await PeopleService(db_session).report(principal, start, end, zone)
+        wanted = request.accept.best_match([JSON_MEDIA_TYPE, "text/csv"], default=JSON_MEDIA_TYPE)
+        if wanted != "text/csv":
+            return Response(report)
+        filename = f"people-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
+        csv_response = Response(
+            people_csv(report),
+            media_type=CSV_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+        return cast("Response[schemas.People]", csv_response)

@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.core.people_report import Served
 from scheduler.core.timerange import TimeRange
 from scheduler.core.usage import BookedTime
 from scheduler.db.bookings import Booking, OutboxEvent, WebhookDelivery
-from scheduler.db.catalogue import Partner, Resource
+from scheduler.db.catalogue import Partner, Resource, User
 
 
 class StatsRepository:
@@ -62,6 +63,34 @@ class StatsRepository:
                 BookedTime(TimeRange(starts_at, ends_at), quantity, status)
             )
         return found
+
+    async def served(self, partner_id: str | None, span: TimeRange) -> list[Served]:
+        """Bookings starting in ``span`` with their holder's community and tags now."""
+        resource_ids = self._in_scope(select(Resource.id), partner_id)
+        query = (
+            select(
+                Booking.holder_id,
+                Booking.created_by,
+                Booking.walk_in,
+                Booking.status,
+                User.community,
+                User.tags,
+            )
+            .outerjoin(User, User.id == Booking.holder_id)
+            .where(
+                Booking.resource_id.in_(resource_ids.scalar_subquery()),
+                Booking.starts_at >= span.start,
+                Booking.starts_at < span.end,
+            )
+        )
+        return [
+            Served(
+                holder, created_by == holder, bool(walk_in), status, community, tuple(tags or ())
+            )
+            for holder, created_by, walk_in, status, community, tags in await self.session.execute(
+                query
+            )
+        ]
 
     async def outbox_backlog(self) -> int:
         """Events not yet fanned out plus webhook deliveries still pending: two indexed

@@ -30,3 +30,27 @@ class Utilization(msgspec.Struct):
     to: date
     group_by: GroupBy
     rows: list[UtilizationRow]
+
+
+class PeopleRow(msgspec.Struct):
+    """Who was served: distinct residents and their bookings, made by themselves or for them
+    (staff, a worker or a partner), and walk-ins among them."""
+
+    key: str
+    residents: int
+    bookings: int
+    self_made: int
+    proxy: int
+    walk_ins: int
+    proxy_share: float
+
+
+class People(msgspec.Struct):
+    """Bookings starting on the local days ``from`` to ``to`` (both included) that served
+    someone, overall, by the holder's community and by the holder's tag."""
+
+    from_: date = msgspec.field(name="from")
+    to: date
+    total: PeopleRow
+    by_community: list[PeopleRow]
+    by_tag: list[PeopleRow]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,12 +15,14 @@ from scheduler.auth.tokens import Principal
 from scheduler.availability.services import AvailabilityService
 from scheduler.core import usage
 from scheduler.core.lifecycle import STATUSES
+from scheduler.core.people_report import Figures, people_figures
 from scheduler.core.timerange import TimeRange
 from scheduler.core.zones import ZONES
 from scheduler.db.catalogue import Partner, Resource
 from scheduler.errors import ValidationFailed
 from scheduler.stats import schemas
 from scheduler.stats.repositories import StatsRepository
+from scheduler.timeparams import parse_day
 
 MAX_REPORT_DAYS = 366
 # Slots are read as if it were long before all of them, so none is "past"; only "closed"
@@ -39,7 +40,6 @@ CSV_FIELDS = (
     *(f"status_{status}" for status in STATUSES),
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +47,6 @@ class _Measured:
     resource: Resource
     partner: Partner
     usage: usage.Usage
-
-
-def parse_day(text: str, field: str) -> date:
-    """A ``YYYY-MM-DD`` date (only that form: ``fromisoformat`` alone also takes weeks)."""
-    try:
-        if _DAY.match(text):
-            return date.fromisoformat(text)
-    except ValueError:
-        pass
-    raise ValidationFailed.one(field, "not a valid date (YYYY-MM-DD)")
 
 
 def report_days(from_text: str, to_text: str) -> tuple[date, date]:
@@ -149,6 +139,80 @@ class UtilizationService:
                 )
             measured.append(_Measured(resource, partner, figures))
         return schemas.Utilization(first, last, group_by, group_rows(measured, group_by))
+
+
+def _people_row(key: str, figures: Figures) -> schemas.PeopleRow:
+    share = figures.proxy / figures.bookings if figures.bookings else 0.0
+    return schemas.PeopleRow(
+        key=key,
+        residents=len(figures.residents),
+        bookings=figures.bookings,
+        self_made=figures.self_made,
+        proxy=figures.proxy,
+        walk_ins=figures.walk_ins,
+        proxy_share=round(share, 4),
+    )
+
+
+class PeopleService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.stats = StatsRepository(session)
+
+    async def report(
+        self, caller: Principal, from_text: str, to_text: str, zone: ZoneInfo
+    ) -> schemas.People:
+        """Who was served on the local days ``from`` to ``to`` (in ``zone``) on the resources
+        ``caller`` may report on (a partner: its own; staff: all)."""
+        first, last = report_days(from_text, to_text)
+        span = TimeRange(
+            datetime.combine(first, time(), zone),
+            datetime.combine(last + timedelta(days=1), time(), zone),
+        )
+        partner_id = None if caller.is_staff else (caller.partner or "")
+        figures = people_figures(await self.stats.served(partner_id, span))
+        return schemas.People(
+            first,
+            last,
+            _people_row("total", figures.total),
+            [_people_row(key, row) for key, row in sorted(figures.by_community.items())],
+            [_people_row(key, row) for key, row in sorted(figures.by_tag.items())],
+        )
+
+
+PEOPLE_CSV_FIELDS = (
+    "breakdown",
+    "key",
+    "residents",
+    "bookings",
+    "self_made",
+    "proxy",
+    "walk_ins",
+    "proxy_share",
+)
+
+
+def people_csv(report: schemas.People) -> str:
+    """The people report as CSV: the total, then one row per community and per tag."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PEOPLE_CSV_FIELDS)
+    rows = [("total", report.total)]
+    rows += [("community", row) for row in report.by_community]
+    rows += [("tag", row) for row in report.by_tag]
+    for breakdown, row in rows:
+        writer.writerow(
+            [
+                breakdown,
+                _cell(row.key),
+                row.residents,
+                row.bookings,
+                row.self_made,
+                row.proxy,
+                row.walk_ins,
+                row.proxy_share,
+            ]
+        )
+    return out.getvalue()
 
 
 def _cell(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from scheduler.auth.middleware import MANAGERS
@@ -31,11 +32,13 @@ class WindowController(Controller):
         db_session: DbSession,
         now: Now,
         principal: Caller,
+        state: State,
     ) -> Response[schemas.Window]:
-        """Add an opening window (the resource's partner, staff, admin)."""
-        return _respond(
-            await WindowService(db_session).create(resource_id, data, principal, now), 201
-        )
+        """Add an opening window (the resource's partner, staff, admin); at most
+        `SCHEDULER_MAX_WINDOWS_PER_RESOURCE` per resource (422 `limit_exceeded`)."""
+        limit = state.settings.max_windows_per_resource
+        window = await WindowService(db_session).create(resource_id, data, principal, now, limit)
+        return _respond(window, 201)
 
     @get("/", operation_id="listWindows", responses=problems(404))
     async def list_windows(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.db.schedule import OpeningWindow
@@ -17,6 +17,10 @@ class WindowRepository:
         return list(
             await self.session.scalars(query.order_by(OpeningWindow.created_at, OpeningWindow.id))
         )
+
+    async def count(self, resource_id: str) -> int:
+        query = select(func.count()).where(OpeningWindow.resource_id == resource_id)
+        return int(await self.session.scalar(query) or 0)
 
     async def get(self, resource_id: str, window_id: str) -> OpeningWindow | None:
         window = await self.session.get(OpeningWindow, window_id)

@@ -8,13 +8,18 @@ from typing import Annotated, Literal
 import msgspec
 
 from scheduler.core.calendar import DayType
+from scheduler.core.limits import MAX_AUDIENCE_CODES
 from scheduler.schemas import Input, ShortText
 
 AudienceKind = Literal["residents", "public", "visitors"]
 CommunityCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+CommunityCodes = Annotated[list[CommunityCode], msgspec.Meta(max_length=MAX_AUDIENCE_CODES)]
 Audience = Annotated[
-    AudienceKind | list[CommunityCode],
-    msgspec.Meta(description="`residents`, `public`, `visitors`, or a list of community codes"),
+    AudienceKind | CommunityCodes,
+    msgspec.Meta(
+        description="`residents`, `public`, `visitors`, or a list of at most "
+        f"{MAX_AUDIENCE_CODES} community codes"
+    ),
 ]
 StartClock = Annotated[str, msgspec.Meta(pattern=r"^[0-9][0-9]:[0-9][0-9]$", examples=["18:00"])]
 EndClock = Annotated[

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.core import windows as core
+from scheduler.core.limits import DEFAULT_MAX_WINDOWS_PER_RESOURCE
 from scheduler.db.catalogue import Resource
 from scheduler.db.schedule import OpeningWindow
-from scheduler.errors import FieldError, NotFound, ValidationFailed
+from scheduler.errors import FieldError, LimitExceeded, NotFound, ValidationFailed
 from scheduler.ids import new_id
 from scheduler.resources.services import ResourceService
 from scheduler.versioning import check_version
@@ -88,11 +89,22 @@ class WindowService:
         return window
 
     async def create(
-        self, resource_id: str, data: schemas.WindowCreate, caller: Principal, now: datetime
+        self,
+        resource_id: str,
+        data: schemas.WindowCreate,
+        caller: Principal,
+        now: datetime,
+        max_windows: int = DEFAULT_MAX_WINDOWS_PER_RESOURCE,
     ) -> OpeningWindow:
+        """Add a window; a resource has at most ``max_windows`` (every availability read
+        expands all of them)."""
         resource, _ = await self.resources.get_managed(resource_id, caller)
         fields = msgspec.structs.asdict(data)
         _validate(fields, resource)
+        if await self.windows.count(resource_id) >= max_windows:
+            raise LimitExceeded(
+                "resource_id", f"a resource has at most {max_windows} opening windows", max_windows
+            )
         window = OpeningWindow(
             id=new_id("win"),
             resource_id=resource_id,

@@ -575,6 +575,13 @@ MATRIX = [
         (401, 403, 403, 200, 200, 200, 200),
     ),
     Case(
+        "GET",
+        "/api/v1/stats/people",
+        fixed("/api/v1/stats/people?from=2026-12-01&to=2026-12-02"),
+        (401, 403, 403, 200, 200, 200, 200),
+        worker=403,
+    ),
+    Case(
         "POST",
         "/api/v1/webhooks",
         fixed("/api/v1/webhooks", WEBHOOK),

@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Partner, Resource
 from scheduler.db.schedule import OpeningWindow
-from tests.support.builders import Tokens, make_partner, make_resource, make_window, ok
+from tests.support.builders import (
+    Tokens,
+    assert_problem,
+    make_partner,
+    make_resource,
+    make_window,
+    ok,
+)
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 BOOKING = {"starts_at": "2026-12-01T18:00:00+08:00", "ends_at": "2026-12-01T19:00:00+08:00"}
@@ -221,3 +228,226 @@ async def test_non_latin_and_hostile_strings_are_kept_verbatim(client, tokens: T
     fetched = ok(await client.get(f"/api/v1/partners/{partner['id']}", headers=tokens.resident()))
     assert fetched["name"] == name
     assert json.loads(json.dumps(fetched))["name"] == name
+
+
+# Ordinary odd input that used to be a 500 (OverflowError, RecursionError, ValueError,
+# UnicodeEncodeError): each must be a 4xx problem naming the offending field, writing nothing.
+EXTREME_DATES = ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01"]
+EXTREME_INSTANTS = [
+    "0001-01-01T00:00:00+14:00",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:00:00-14:00",
+    "9999-12-31T22:00:00+00:00",
+    "2101-01-01T00:00:00+00:00",
+]
+DEEP_JSON = b"[" * 2000 + b"]" * 2000  # 4 kB, 2,000 levels
+BAD_ETAGS: list[bytes] = ['"²"'.encode("latin-1"), b'"' + b"7" * 4301 + b'"', b'"1",' * 30]
+
+
+def named_cases(ids: dict[str, str]) -> list[tuple[str, str, object, dict[str, object], str]]:
+    """(method, url, JSON body or raw bytes, extra headers, the field the problem names)."""
+    r = ids["resource"]
+    found: list[tuple[str, str, object, dict[str, object], str]] = []
+    for day in EXTREME_DATES:
+        found += [
+            ("GET", f"/api/v1/resources/{r}/availability?from={day}", None, {}, "from"),
+            ("GET", f"/api/v1/resources/{r}/availability?from=2026-12-01&to={day}", None, {}, "to"),
+            ("GET", f"/api/v1/availability?from={day}", None, {}, "from"),
+            ("GET", f"/api/v1/bookings?from={day}", None, {}, "from"),
+            ("GET", f"/api/v1/bookings?to={day}", None, {}, "to"),
+            ("GET", f"/api/v1/calendar/days?from={day}", None, {}, "from"),
+            ("GET", f"/api/v1/calendar/days?from=2026-12-01&to={day}", None, {}, "to"),
+            ("PUT", f"/api/v1/calendar/days/{day}", {"day_type": "holiday"}, {}, "date"),
+            ("DELETE", f"/api/v1/calendar/days/{day}", None, {}, "date"),
+            ("GET", f"/api/v1/resources/{r}/closures?from={day}", None, {}, "from"),
+            ("GET", f"/api/v1/resources/{r}/closures?to={day}", None, {}, "to"),
+            ("GET", f"/api/v1/resources/{r}/calendar.ics?from={day}", None, {}, "from"),
+            ("GET", f"/api/v1/stats/utilization?from={day}&to=2026-12-01", None, {}, "from"),
+            ("GET", f"/api/v1/stats/utilization?from=2026-12-01&to={day}", None, {}, "to"),
+            (
+                "POST",
+                f"/api/v1/resources/{r}/windows",
+                {**WINDOW, "valid_from": day},
+                {},
+                "valid_from",
+            ),
+            (
+                "POST",
+                f"/api/v1/resources/{r}/windows",
+                {**WINDOW, "valid_until": day},
+                {},
+                "valid_until",
+            ),
+            (
+                "PATCH",
+                f"/api/v1/resources/{r}/windows/{ids['window']}",
+                {"valid_from": day},
+                {},
+                "valid_from",
+            ),
+            (
+                "POST",
+                f"/api/v1/partners/{ids['partner']}/terms",
+                {"name": "Term", "starts_on": day, "ends_on": "2026-12-31"},
+                {},
+                "starts_on",
+            ),
+        ]
+    for instant in EXTREME_INSTANTS:
+        query = instant.replace("+", "%2B")
+        found += [
+            ("GET", f"/api/v1/resources/{r}/availability?from={query}", None, {}, "from"),
+            ("GET", f"/api/v1/bookings?from={query}", None, {}, "from"),
+            ("GET", f"/api/v1/resources/{r}/closures?from={query}", None, {}, "from"),
+            (
+                "POST",
+                "/api/v1/bookings",
+                {"resource_id": r, **BOOKING, "starts_at": instant},
+                {},
+                "starts_at",
+            ),
+            (
+                "POST",
+                "/api/v1/bookings",
+                {"resource_id": r, **BOOKING, "ends_at": instant},
+                {},
+                "ends_at",
+            ),
+            (
+                "POST",
+                "/api/v1/bookings/series",
+                {"resource_id": r, **BOOKING, "starts_at": instant, "rrule": "FREQ=DAILY;COUNT=2"},
+                {},
+                "starts_at",
+            ),
+            (
+                "POST",
+                f"/api/v1/resources/{r}/closures",
+                {"starts_at": instant, "ends_at": "2026-12-02T00:00:00+08:00"},
+                {},
+                "starts_at",
+            ),
+            (
+                "POST",
+                f"/api/v1/resources/{r}/closures",
+                {"starts_at": "2026-12-02T00:00:00+08:00", "ends_at": instant},
+                {},
+                "ends_at",
+            ),
+        ]
+    versioned = [
+        ("PATCH", f"/api/v1/partners/{ids['partner']}", {"description": "x"}),
+        ("PATCH", f"/api/v1/resources/{r}", {"description": "x"}),
+        ("DELETE", f"/api/v1/resources/{r}", None),
+        ("PATCH", f"/api/v1/resources/{r}/windows/{ids['window']}", {"label": "x"}),
+        ("DELETE", f"/api/v1/resources/{r}/windows/{ids['window']}", None),
+        ("POST", f"/api/v1/bookings/{ids['booking']}/cancel", {}),
+    ]
+    found += [
+        (method, url, body, {"If-Match": tag}, "If-Match")
+        for method, url, body in versioned
+        for tag in BAD_ETAGS
+    ]
+    for text in ("Court\nTwo", "Court\r\nBEGIN:VEVENT", "Tab\there", "Line\u2028sep", "C1\x85"):
+        found += [
+            ("POST", "/api/v1/partners", {"name": text, "zone": "camp"}, {}, "name"),
+            ("PATCH", f"/api/v1/partners/{ids['partner']}", {"name": text}, {}, "name"),
+            (
+                "POST",
+                "/api/v1/resources",
+                {"partner_id": ids["partner"], "name": text, "kind": "court", "capacity": 1},
+                {},
+                "name",
+            ),
+            ("PATCH", f"/api/v1/resources/{r}", {"name": text}, {}, "name"),
+            ("POST", f"/api/v1/resources/{r}/windows", {**WINDOW, "label": text}, {}, "label"),
+            (
+                "POST",
+                "/api/v1/bookings",
+                {"resource_id": r, **BOOKING, "on_behalf_of": {"sub": "r1", "name": text}},
+                {},
+                "on_behalf_of",
+            ),
+        ]
+    return found
+
+
+def json_routes(app, ids: dict[str, str]) -> list[tuple[str, str]]:
+    """Every route of the OpenAPI document that takes a JSON body, with real ids filled in."""
+    fill = {
+        "{resource_id}": ids["resource"],
+        "{window_id}": ids["window"],
+        "{partner_id}": ids["partner"],
+        "{booking_id}": ids["booking"],
+        "{sub}": "someone",
+        "{day}": "2026-12-01",
+    }
+    routes = []
+    for path, item in app.openapi_schema.to_schema()["paths"].items():
+        for method, operation in item.items():
+            if "requestBody" in operation:
+                for placeholder, value in fill.items():
+                    path = path.replace(placeholder, value)
+                routes.append((method.upper(), path))
+    return routes
+
+
+def named_fields(problem: dict[str, object]) -> list[str]:
+    return [str(item["field"]) for item in problem.get("errors") or []]  # type: ignore[attr-defined, index]
+
+
+async def test_ordinary_odd_input_is_a_4xx_naming_the_field(
+    client, app, tokens: Tokens, clock, db, caplog
+):
+    clock.set(NOW)
+    resource = await make_resource(client, tokens, capacity=10)
+    window = await make_window(client, tokens, resource["id"], start_time="18:00", end_time="21:00")
+    booked = ok(
+        await client.post(
+            "/api/v1/bookings",
+            json={"resource_id": resource["id"], **BOOKING},
+            headers=tokens.resident(sub="odd-input-resident"),
+        ),
+        201,
+    )
+    ids = {
+        "resource": resource["id"],
+        "partner": resource["partner_id"],
+        "window": window["id"],
+        "booking": booked["id"],
+    }
+    before = await counts(db)
+    staff = tokens.staff()
+    caplog.set_level(logging.WARNING)
+    cases_ = named_cases(ids) + [
+        (method, url, DEEP_JSON, {"Content-Type": "application/json"}, "body")
+        for method, url in json_routes(app, ids)
+    ]
+    for method, url, body, headers, field in cases_:
+        kwargs: dict[str, object] = {"headers": {**staff, **headers}}
+        if isinstance(body, bytes):
+            kwargs["content"] = body
+        elif body is not None:
+            kwargs["json"] = body
+        response = await client.request(method, url, **kwargs)
+        where = (method, url[:100], field)
+        assert 400 <= response.status_code < 500, (where, response.text[:300])
+        assert response.headers["content-type"].startswith("application/problem+json"), where
+        problem = response.json()
+        assert field in named_fields(problem) or any(
+            name.startswith(field) for name in named_fields(problem)
+        ), (where, problem)
+    assert len(cases_) >= 170
+    assert await counts(db) == before
+    assert "unhandled_error" not in caplog.text
+
+
+@pytest.mark.parametrize("sub", ["a\ud800b", "\udfff", "line\nbreak", "bell\x07"])
+async def test_a_token_whose_subject_cannot_be_stored_is_refused(client, tokens: Tokens, db, sub):
+    before = await counts(db)
+    headers = tokens.resident(sub=sub)
+    for method, url in (("GET", "/api/v1/bookings"), ("POST", "/api/v1/feeds")):
+        response = await client.request(method, url, headers=headers)
+        problem = assert_problem(response, 401, "unauthenticated")
+        assert named_fields(problem) == ["sub"]
+    assert await counts(db) == before

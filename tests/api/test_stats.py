@@ -281,3 +281,60 @@ async def test_a_resource_counts_only_while_it_exists(client, tokens: Tokens, cl
     deleted = await client.delete(f"/api/v1/resources/{resource}", headers=tokens.staff())
     assert deleted.status_code == 204, deleted.text
     assert figures((await report(client, own, "resource"))[resource])[:2] == (2.0, 2.0)
+
+
+async def test_people_served_counts_residents_proxy_bookings_walk_ins_by_community_and_tag(
+    client, tokens: Tokens, clock
+):
+    clock.set(CREATED)
+    partner = await make_partner(client, tokens)
+    canteen = await make_resource(client, tokens, partner["id"], capacity=40)
+    await make_window(client, tokens, canteen["id"], start_time="08:00", end_time="13:00")
+    elder = ok(
+        await client.post(
+            "/api/v1/residents",
+            json={"name": "李奶奶", "community": "shangnan-2", "tags": ["elderly"]},
+            headers=tokens.staff(),
+        ),
+        201,
+    )
+    for_her = {"sub": elder["id"]}
+    staff, desk = tokens.staff(), tokens.partner(partner["id"])
+    ok(
+        await book(client, staff, canteen["id"], *at(8, "11:00", "12:00"), on_behalf_of=for_her),
+        201,
+    )
+    younger = tokens.resident(sub=unique("self"), community="shangnan-1")
+    ok(await book(client, younger, canteen["id"], *at(8, "11:00", "12:00")), 201)
+    dropped = ok(await book(client, younger, canteen["id"], *at(9, "11:00", "12:00")), 201)
+    ok(await client.post(f"/api/v1/bookings/{dropped['id']}/cancel", headers=younger))
+    clock.set(datetime(2026, 12, 9, 3, 10, tzinfo=UTC))  # 11:10 on the 9th, lunch in progress
+    walk_in = ok(
+        await book(
+            client,
+            desk,
+            canteen["id"],
+            *at(9, "11:00", "12:00"),
+            on_behalf_of=for_her,
+            walk_in=True,
+        ),
+        201,
+    )
+    assert walk_in["status"] == "checked_in" and walk_in["walk_in"] is True
+
+    url = "/api/v1/stats/people"
+    report = ok(await client.get(url, params=REPORT, headers=desk))
+    row = {"residents": 2, "bookings": 3, "self_made": 1, "proxy": 2, "walk_ins": 1}
+    assert {key: report["total"][key] for key in row} == row
+    assert report["total"]["proxy_share"] == round(2 / 3, 4)
+    communities = {r["key"]: (r["residents"], r["bookings"]) for r in report["by_community"]}
+    assert communities == {"shangnan-1": (1, 1), "shangnan-2": (1, 2)}
+    assert [(r["key"], r["walk_ins"]) for r in report["by_tag"]] == [("elderly", 1)]
+    other = await make_partner(client, tokens)
+    theirs = ok(await client.get(url, params=REPORT, headers=tokens.partner(other["id"])))
+    assert theirs["total"]["bookings"] == 0
+    assert_problem(await client.get(url, params=REPORT, headers=younger), 403, "forbidden")
+    sheet = await client.get(url, params=REPORT, headers={**staff, "Accept": "text/csv"})
+    rows = list(csv.DictReader(io.StringIO(sheet.text)))
+    assert rows[0]["breakdown"] == "total" and rows[0]["walk_ins"] == "1"
+    assert {(r["breakdown"], r["key"]) for r in rows[1:]} >= {("tag", "elderly")}

@@ -67,14 +67,24 @@ async def test_tidal_window_crosses_midnight(client, tokens: Tokens, early):
         audience="visitors",
         capacity=6,
     )
-    slots = await availability(
-        client, tokens, resource["id"], "2026-12-01T17:00:00+08:00", "2026-12-02T09:00:00+08:00"
+    answer = ok(
+        await client.get(
+            f"/api/v1/resources/{resource['id']}/availability",
+            params={"from": "2026-12-01T17:00:00+08:00", "to": "2026-12-02T09:00:00+08:00"},
+            headers=tokens.resident(),
+        )
     )
+    slots = answer["slots"]
     assert local_starts(slots) == [
         "17:00",
         *[f"{h:02d}:00" for h in range(18, 24)],
         *[f"{h:02d}:00" for h in range(0, 9)],
     ]
+    # Each window is listed once; slots refer to it by id.
+    audience = {window["id"]: window["audience"] for window in answer["windows"]}
+    assert len(answer["windows"]) == 2 and "audience" not in slots[0]
+    for slot in slots:
+        slot["audience"] = [a for key in slot["window_ids"] for a in audience[key]]
     night = [slot for slot in slots if slot["audience"] == ["residents"]]
     assert len(night) == 14 and night[0]["starts_at"] == "2026-12-01T18:00:00+08:00"
     assert night[-1]["ends_at"] == "2026-12-02T08:00:00+08:00"

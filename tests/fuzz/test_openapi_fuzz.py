@@ -95,6 +95,57 @@ def test_no_server_errors_and_responses_match_the_schema(live):
     assert not failures, "\n\n".join(failures)
 
 
+STATEFUL_SCENARIOS = 60 if HEAVY else 15
+STATEFUL_STEPS = 8
+STATEFUL: Counter[str] = Counter()
+
+
+def test_stateful_phase_follows_links_without_server_errors(live):
+    """Sequences of calls chained by links (OpenAPI links the document declares, and those
+    schemathesis infers from responses and parameter names: create a partner, then read,
+    change and list what it made). Every response is checked as above; a staff token, so
+    writes succeed and later steps see real data. Kept short: about 15 scenarios of up to 8
+    steps (< 60 s)."""
+    base, tokens = live
+    if not hasattr(schemathesis.openapi, "from_url"):  # pragma: no cover
+        pytest.skip("this schemathesis has no stateful API")
+    config = SchemathesisConfig.from_dict(
+        {
+            "base-url": base,
+            "generation": {"allow-x00": False},
+            "checks": {"positive_data_acceptance": {"enabled": False}},
+        }
+    )
+    schema = schemathesis.openapi.from_url(f"{base}/schema/openapi.json", config=config)
+    staff = tokens.headers("staff", sub="fuzz-stateful-staff")
+    try:
+        machine = schema.as_state_machine()
+    except schemathesis.errors.NoLinksFound:  # pragma: no cover
+        pytest.skip("schemathesis found no links to follow")
+
+    class Stateful(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"headers": {**(case.headers or {}), **staff}}
+
+        def after_call(self, response, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            STATEFUL[f"{case.method} {case.path}"] += 1
+            SENT["stateful"] += 1
+
+    Stateful.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert sum(STATEFUL.values()) >= STATEFUL_SCENARIOS, STATEFUL
+    # Links were followed: more than the entry points were reached.
+    assert len(STATEFUL) >= 3, STATEFUL
+
+
 def test_enough_requests_were_fuzzed():
     """Runs after the parametrized test in this module (pytest keeps file order)."""
     assert sum(SENT.values()) >= 5000, SENT
