@@ -67,6 +67,9 @@ class Settings:
     run_jobs: bool = True
     jobs_interval_seconds: int = 15
     leader_poll_seconds: int = 2
+    # Job scheduler reliability (docs/reliability.md#the-job-scheduler)
+    jobs_stale_seconds: int = 120
+    sqlite_busy_timeout_seconds: int = 30
     warnings: tuple[str, ...] = field(default=())
 
     @property
@@ -137,6 +140,13 @@ def load_settings(
         ):
             raise SettingsError(f"SCHEDULER_{name} must look like 600/minute, or be off")
 
+    # A duty counts as overdue only after missing at least two of its runs.
+    stale_seconds = integer("JOBS_STALE_SECONDS", 120, 5)
+    if stale_seconds < 2 * integer("JOBS_INTERVAL_SECONDS", 15, 1):
+        raise SettingsError(
+            "SCHEDULER_JOBS_STALE_SECONDS must be at least twice SCHEDULER_JOBS_INTERVAL_SECONDS"
+        )
+
     return Settings(
         data_dir=Path(get("DATA_DIR", "data")),
         database_url=get("DATABASE_URL"),
@@ -160,5 +170,7 @@ def load_settings(
         run_jobs=_bool(get("JOBS", "true")),
         jobs_interval_seconds=integer("JOBS_INTERVAL_SECONDS", 15, 1),
         leader_poll_seconds=integer("LEADER_POLL_SECONDS", 2, 1),
+        jobs_stale_seconds=stale_seconds,
+        sqlite_busy_timeout_seconds=integer("SQLITE_BUSY_TIMEOUT_SECONDS", 30, 1),
         warnings=tuple(warnings),
     )

@@ -1,6 +1,6 @@
 """Imports every model module so ``Base.metadata`` knows all tables (Alembic, tests)."""
 
-from scheduler.db import bookings, catalogue, jobs, schedule
+from scheduler.db import bookings, catalogue, duty_runs, schedule
 from scheduler.db.base import Base
 
-__all__ = ["Base", "bookings", "catalogue", "jobs", "schedule"]
+__all__ = ["Base", "bookings", "catalogue", "duty_runs", "schedule"]
