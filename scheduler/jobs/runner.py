@@ -37,6 +37,7 @@ Role = Literal["leader", "standby", "stopped"]
 DRAW_PLANNING_HORIZON = timedelta(minutes=10)
 WEBHOOKS_SECONDS = 5
 PLAN_DRAWS_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 10
 
 
 def watched_periods(settings: Settings) -> dict[str, float]:
@@ -68,6 +69,7 @@ class JobRunner:
         self.monitor = DutyMonitor(watched_periods(settings), settings.jobs_stale_seconds)
         self.led_since: datetime | None = None
         self.restarts = 0
+        self.runtime: tasks.Runtime | None = None
 
     async def start(self) -> None:
         self.role = "standby"
@@ -78,7 +80,13 @@ class JobRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        runtime = self.runtime
         await self._step_down()
+        if runtime is not None and runtime.running:
+            # Jobs still running would use the engine the app disposes of next.
+            for task in runtime.running:
+                task.cancel()
+            await asyncio.wait(set(runtime.running), timeout=STOP_TIMEOUT_SECONDS)
         self.role = "stopped"
 
     async def _campaign(self) -> None:
@@ -119,7 +127,8 @@ class JobRunner:
         return f"not started within their bound: {', '.join(late)}" if late else None
 
     def _lead(self) -> None:
-        tasks.bind(tasks.Runtime(self.session_factory, self.clock, self.monitor))
+        self.runtime = tasks.Runtime(self.session_factory, self.clock, self.monitor)
+        tasks.bind(self.runtime)
         scheduler = ResilientScheduler(
             jobstores={"default": MemoryJobStore()},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
@@ -152,6 +161,8 @@ class JobRunner:
         scheduler.start()
         self.scheduler = scheduler
         self.led_since = wall_clock()
+        if self.restarts == 0 and not any(s.runs for s in self.monitor.snapshot()):
+            self.monitor.since = self.led_since  # a standby that takes over gets the bound
         self.role = "leader"
         log.info("leadership_acquired")
 

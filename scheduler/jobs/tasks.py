@@ -8,6 +8,7 @@ start, success or failure is recorded for ``/health``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,9 @@ class Runtime:
     monitor: DutyMonitor = field(default_factory=lambda: DutyMonitor({}, 0))
     runs: int = 0
     failures: int = 0
+    # The tasks running a job now, so a stopping process can cancel them and wait for them
+    # before it closes the database.
+    running: set[asyncio.Task[object]] = field(default_factory=set)
 
 
 _runtime: Runtime | None = None
@@ -59,6 +63,9 @@ async def run_duty(runtime: Runtime, name: str, work: Callable[[], Awaitable[T]]
     """Run one duty's ``work``, counting and recording its start, success or failure."""
     runtime.monitor.started(name)
     metrics.count_job_run(name)
+    task = asyncio.current_task()
+    if task is not None:
+        runtime.running.add(task)
     try:
         result = await work()
     except Exception as error:
@@ -66,6 +73,9 @@ async def run_duty(runtime: Runtime, name: str, work: Callable[[], Awaitable[T]]
         runtime.monitor.failed(name, error)
         metrics.count_job_failure(name)
         raise
+    finally:
+        if task is not None:
+            runtime.running.discard(task)
     runtime.monitor.succeeded(name)
     return result
 
