@@ -99,15 +99,5 @@ class DutyMonitor:
             if is_overdue(self.states[name].last_succeeded_at, self.since, self.bound(name), moment)
         ]
 
-    def not_started(self, since: datetime, now: datetime | None = None) -> list[str]:
-        """The watched duties not even started within their bound since ``since``: the
-        scheduler itself has stopped (a duty that starts and fails has not)."""
-        moment = now or self.clock()
-        return [
-            name
-            for name in self.periods
-            if is_overdue(self.states[name].last_started_at, since, self.bound(name), moment)
-        ]
-
     def snapshot(self) -> Iterable[DutyState]:
         return [DutyState(**vars(state)) for state in self.states.values()]

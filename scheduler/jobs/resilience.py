@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler import errors
 from scheduler.db.errors import translate
-from scheduler.jobs.monitor import summarise
+from scheduler.jobs.monitor import summarise, wall_clock
 
 log = structlog.get_logger("scheduler.jobs")
 T = TypeVar("T")
@@ -86,6 +87,8 @@ class ResilientScheduler(AsyncIOScheduler):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.failed_wakeups = 0
         self.last_wakeup_error: str | None = None
+        # The watchdog's heartbeat: when due jobs were last looked for and handed out.
+        self.last_wakeup_at: datetime | None = None
 
     @run_in_event_loop  # type: ignore[untyped-decorator]
     def wakeup(self) -> None:
@@ -101,4 +104,5 @@ class ResilientScheduler(AsyncIOScheduler):  # type: ignore[misc]
             log.exception("scheduler_wakeup_failed", retry_in=round(wait_seconds, 2))
         else:
             self.failed_wakeups = 0
+            self.last_wakeup_at = wall_clock()
         self._start_timer(wait_seconds)

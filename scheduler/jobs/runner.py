@@ -28,7 +28,7 @@ from scheduler.clock import Clock
 from scheduler.duties.services import DUTIES
 from scheduler.jobs import tasks
 from scheduler.jobs.leader import Leadership, leadership_for
-from scheduler.jobs.monitor import DutyMonitor, wall_clock
+from scheduler.jobs.monitor import DutyMonitor, bound_for, is_overdue, wall_clock
 from scheduler.jobs.resilience import ResilientScheduler, transact
 from scheduler.settings import Settings
 
@@ -118,13 +118,18 @@ class JobRunner:
             await self._step_down()
 
     def stalled(self) -> str | None:
-        """Why the scheduler no longer starts its jobs, or None while it does. A duty that
-        starts and fails (a locked database) is not a stall: /health reports it instead."""
-        if self.scheduler is None or self.scheduler.state != STATE_RUNNING:
+        """Why the scheduler no longer wakes up to start its jobs, or None while it does.
+        A job that waits for a locked database, or fails, is not a stall: /health reports
+        it instead, and interrupting it would not help."""
+        scheduler = self.scheduler
+        if scheduler is None or scheduler.state != STATE_RUNNING:
             return "the scheduler is not running"
         assert self.led_since is not None
-        late = self.monitor.not_started(self.led_since)
-        return f"not started within their bound: {', '.join(late)}" if late else None
+        # It wakes at least once per period of its most frequent job.
+        bound = bound_for(min(self.monitor.periods.values()), self.settings.jobs_stale_seconds)
+        if is_overdue(scheduler.last_wakeup_at, self.led_since, bound, wall_clock()):
+            return f"no wake-up for more than {int(bound.total_seconds())} s"
+        return None
 
     def _lead(self) -> None:
         self.runtime = tasks.Runtime(self.session_factory, self.clock, self.monitor)
