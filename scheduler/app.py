@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -154,6 +155,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     app.state.session_factory = session_factory
     app.state.clock = the_clock
     app.state.job_runner = runner
+    app.state.started_at = datetime.now(UTC)  # /health gives duties their bound from here
     app.state.rate_limiter = limiter_for(
         settings.rate_limit, settings.rate_limit_anonymous, settings.redis_url
     )

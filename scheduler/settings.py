@@ -97,6 +97,9 @@ class Settings:
     # Input limits (docs/reliability.md#limits).
     max_windows_per_resource: int = DEFAULT_MAX_WINDOWS_PER_RESOURCE
     max_closures_per_resource: int = DEFAULT_MAX_CLOSURES_PER_RESOURCE
+    # Job scheduler reliability (docs/reliability.md#the-job-scheduler)
+    jobs_stale_seconds: int = 120
+    sqlite_busy_timeout_seconds: int = 30
     warnings: tuple[str, ...] = field(default=())
     # --- the edge: trusted proxies, slow clients (docs/reliability.md#slow-clients) ---
     trusted_proxies: tuple[str, ...] = ()
@@ -177,6 +180,13 @@ def load_settings(
         ):
             raise SettingsError(f"SCHEDULER_{name} must look like 600/minute, or be off")
 
+    # A duty counts as overdue only after missing at least two of its runs.
+    stale_seconds = integer("JOBS_STALE_SECONDS", 120, 5)
+    if stale_seconds < 2 * integer("JOBS_INTERVAL_SECONDS", 15, 1):
+        raise SettingsError(
+            "SCHEDULER_JOBS_STALE_SECONDS must be at least twice SCHEDULER_JOBS_INTERVAL_SECONDS"
+        )
+
     base = Settings(
         data_dir=Path(get("DATA_DIR", "data")),
         database_url=get("DATABASE_URL"),
@@ -213,6 +223,8 @@ def load_settings(
         max_closures_per_resource=integer(
             "MAX_CLOSURES_PER_RESOURCE", DEFAULT_MAX_CLOSURES_PER_RESOURCE, 1
         ),
+        jobs_stale_seconds=stale_seconds,
+        sqlite_busy_timeout_seconds=integer("SQLITE_BUSY_TIMEOUT_SECONDS", 30, 1),
         warnings=tuple(warnings),
     )
     settings = base.with_overrides(**_edge_settings(get, integer), **_token_settings(get, integer))

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import (
 
 from scheduler.settings import Settings
 
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# An execution option: this connection only reads, so on SQLite it begins a deferred
+# transaction (a WAL reader never waits for the writer) instead of taking the write lock.
+READ_ONLY = "scheduler_read_only"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -28,10 +30,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if url.startswith("sqlite"):
         if ":memory:" not in url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+        busy_timeout = settings.sqlite_busy_timeout_seconds
         engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, pool_pre_ping=False
+            url, connect_args={"timeout": busy_timeout}, pool_pre_ping=False
         )
-        _make_sqlite_serializable(engine)
+        _make_sqlite_serializable(engine, busy_timeout)
         return engine
     return create_async_engine(
         url,
@@ -45,19 +48,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def _make_sqlite_serializable(engine: AsyncEngine) -> None:
+def _make_sqlite_serializable(engine: AsyncEngine, busy_timeout_seconds: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_seconds * 1000}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

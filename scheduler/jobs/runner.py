@@ -1,9 +1,14 @@
 """Runs APScheduler in the one process that holds the leadership; the others stand by.
 
-Jobs live in a SQLAlchemy job store in the service's own database, so they survive
-restarts. ``coalesce`` and an unlimited ``misfire_grace_time`` mean that runs missed while no
-process was leading are caught up once, on the next leader's start. Every job is
-idempotent, so a catch-up run or an extra run changes nothing that was already done.
+Jobs live in memory: a process that takes the leadership creates every job afresh, due at
+once, and plans the lottery draws from the database, so nothing is lost when a leader dies
+(``run_duties`` also catches up any draw that is due). A job store in the database would
+add only synchronous writes inside the scheduler's wake-up, on the event loop, where a
+locked SQLite file stopped the schedule for good. Every job is idempotent, so a catch-up
+run or an extra run changes nothing that was already done.
+
+A watchdog in the campaign loop restarts a scheduler that stopped starting its jobs, and
+releases the leadership meanwhile, so a standby may take over (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -15,28 +20,32 @@ from typing import Literal
 
 import structlog
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.engine import make_url
+from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from scheduler.bookings.repositories import DrawRepository
 from scheduler.clock import Clock
-from scheduler.db.jobs import JOBS_TABLE
+from scheduler.duties.services import DUTIES
 from scheduler.jobs import tasks
 from scheduler.jobs.leader import Leadership, leadership_for
+from scheduler.jobs.monitor import DutyMonitor, bound_for, is_overdue, wall_clock
+from scheduler.jobs.resilience import ResilientScheduler, transact
 from scheduler.settings import Settings
 
 log = structlog.get_logger("scheduler.jobs")
 Role = Literal["leader", "standby", "stopped"]
 DRAW_PLANNING_HORIZON = timedelta(minutes=10)
+WEBHOOKS_SECONDS = 5
+PLAN_DRAWS_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 10
 
 
-def sync_url(async_url: str) -> str:
-    """The job store's synchronous URL for the service's database (APScheduler 3 is sync)."""
-    url = make_url(async_url)
-    driver = "postgresql+psycopg" if url.get_backend_name() == "postgresql" else "sqlite"
-    return url.set(drivername=driver).render_as_string(hide_password=False)
+def watched_periods(settings: Settings) -> dict[str, float]:
+    """Every periodic duty and how often it runs: each must succeed within its bound."""
+    periods: dict[str, float] = dict.fromkeys(DUTIES, settings.jobs_interval_seconds)
+    periods["webhooks"] = WEBHOOKS_SECONDS
+    periods["plan_draws"] = PLAN_DRAWS_SECONDS
+    return periods
 
 
 class JobRunner:
@@ -53,8 +62,14 @@ class JobRunner:
         self.clock = clock
         self.leadership = leadership or leadership_for(settings, engine)
         self.role: Role = "stopped"
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: ResilientScheduler | None = None
         self._task: asyncio.Task[None] | None = None
+        # One monitor for the process's life: a restarted scheduler does not reset what
+        # /health knows about the duties' last successes.
+        self.monitor = DutyMonitor(watched_periods(settings), settings.jobs_stale_seconds)
+        self.led_since: datetime | None = None
+        self.restarts = 0
+        self.runtime: tasks.Runtime | None = None
 
     async def start(self) -> None:
         self.role = "standby"
@@ -65,29 +80,64 @@ class JobRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        runtime = self.runtime
         await self._step_down()
+        if runtime is not None and runtime.running:
+            # Jobs still running would use the engine the app disposes of next.
+            for task in runtime.running:
+                task.cancel()
+            await asyncio.wait(set(runtime.running), timeout=STOP_TIMEOUT_SECONDS)
         self.role = "stopped"
 
     async def _campaign(self) -> None:
-        """Try to lead; while leading, check the lock is still ours; step down if it is not."""
+        """Try to lead; while leading, check the lock is still ours and the scheduler still
+        starts its jobs; step down if not. No error ends this loop."""
         poll = self.settings.leader_poll_seconds
         while True:
-            if self.role == "standby" and await self.leadership.acquire():
-                self._lead()
-            elif self.role == "leader" and not await self.leadership.still_held():
-                log.warning("leadership_lost")
-                await self._step_down()
+            try:
+                await self._tend()
+            except Exception:
+                log.exception("job_runner_check_failed")
             await asyncio.sleep(poll)
 
+    async def _tend(self) -> None:
+        if self.role == "standby" and await self.leadership.acquire():
+            try:
+                self._lead()
+            except Exception:
+                log.exception("scheduler_start_failed")
+                await self._step_down()
+        elif self.role == "leader" and not await self.leadership.still_held():
+            log.warning("leadership_lost")
+            await self._step_down()
+        elif self.role == "leader" and (reason := self.stalled()):
+            # Release the leadership too: another process may take over; if none does, this
+            # one takes it again on the next poll, with a fresh scheduler.
+            self.restarts += 1
+            log.error("scheduler_stalled", reason=reason, restarts=self.restarts)
+            await self._step_down()
+
+    def stalled(self) -> str | None:
+        """Why the scheduler no longer wakes up to start its jobs, or None while it does.
+        A job that waits for a locked database, or fails, is not a stall: /health reports
+        it instead, and interrupting it would not help."""
+        scheduler = self.scheduler
+        if scheduler is None or scheduler.state != STATE_RUNNING:
+            return "the scheduler is not running"
+        assert self.led_since is not None
+        # It wakes at least once per period of its most frequent job.
+        bound = bound_for(min(self.monitor.periods.values()), self.settings.jobs_stale_seconds)
+        if is_overdue(scheduler.last_wakeup_at, self.led_since, bound, wall_clock()):
+            return f"no wake-up for more than {int(bound.total_seconds())} s"
+        return None
+
     def _lead(self) -> None:
-        tasks.bind(tasks.Runtime(self.session_factory, self.clock, settings=self.settings))
-        store = SQLAlchemyJobStore(
-            url=sync_url(self.settings.effective_database_url),
-            tablename=JOBS_TABLE,
-            engine_options={"pool_pre_ping": True},
+        self.runtime = tasks.Runtime(
+            self.session_factory, self.clock, self.monitor, settings=self.settings
         )
-        scheduler = AsyncIOScheduler(
-            jobstores={"default": store, "memory": MemoryJobStore()},
+        tasks.bind(self.runtime)
+        scheduler = ResilientScheduler(
+            jobstores={"default": MemoryJobStore()},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone=UTC,
         )
@@ -105,31 +155,47 @@ class JobRunner:
             "interval",
             id="webhooks",
             replace_existing=True,
-            seconds=5,
+            seconds=WEBHOOKS_SECONDS,
             next_run_time=now,
         )
         scheduler.add_job(
             self._plan_draws,
             "interval",
             id="plan-draws",
-            jobstore="memory",
-            seconds=30,
+            seconds=PLAN_DRAWS_SECONDS,
             next_run_time=now,
         )
         scheduler.start()
         self.scheduler = scheduler
+        self.led_since = wall_clock()
+        if self.restarts == 0 and not any(s.runs for s in self.monitor.snapshot()):
+            self.monitor.since = self.led_since  # a standby that takes over gets the bound
         self.role = "leader"
         log.info("leadership_acquired")
 
     async def _plan_draws(self) -> None:
         """Schedule a date job at each upcoming lottery release instant, so draws happen on the
         second; ``run_duties`` also draws anything due, so a missed instant is caught up."""
-        assert self.scheduler is not None
+        scheduler = self.scheduler
+        assert scheduler is not None
         now = self.clock.now()
-        async with self.session_factory() as session:
-            upcoming = await DrawRepository(session).upcoming(now, now + DRAW_PLANNING_HORIZON)
-        for resource_id, release_at in upcoming:
-            self.scheduler.add_job(
+
+        async def upcoming(session: AsyncSession) -> list[tuple[str, datetime]]:
+            found = await DrawRepository(session).upcoming(now, now + DRAW_PLANNING_HORIZON)
+            return list(found)
+
+        runtime = tasks.current()
+        try:
+            draws = await tasks.run_duty(
+                runtime,
+                "plan_draws",
+                lambda: transact(self.session_factory, upcoming, "plan_draws"),
+            )
+        except Exception:
+            log.exception("duty_failed", duty="plan_draws")
+            return
+        for resource_id, release_at in draws:
+            scheduler.add_job(
                 "scheduler.jobs.tasks:run_draw",
                 "date",
                 run_date=release_at,
@@ -140,8 +206,10 @@ class JobRunner:
 
     async def _step_down(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+            with contextlib.suppress(Exception):  # already stopped: nothing to shut down
+                self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        self.led_since = None
         tasks.bind(None)
         await self.leadership.release()
         if self.role == "leader":

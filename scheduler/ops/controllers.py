@@ -11,12 +11,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from scheduler import __version__
 from scheduler.auth.middleware import PUBLIC
 from scheduler.db.migrate import current_revision, head_revision
+from scheduler.jobs.health import DutyStatus, duties_report
 
 
 class Health(msgspec.Struct):
     status: str
     version: str
     jobs: str
+    duties_source: str = "disabled"
+    overdue: list[str] = msgspec.field(default_factory=list)
+    duties: list[DutyStatus] = msgspec.field(default_factory=list)
 
 
 class Readiness(msgspec.Struct):
@@ -31,12 +35,30 @@ class OpsController(Controller):
     opt = {**PUBLIC, "unlimited": True}
     security = [{}]
 
-    @get("/health", operation_id="health")
-    async def health(self, state: State) -> Health:
-        """Liveness: the process answers. `jobs` is this process's job role: leader (it runs
-        the scheduled jobs), standby, or disabled."""
+    @get(
+        "/health",
+        operation_id="health",
+        responses={503: ResponseSpec(data_container=Health, description="Duties overdue")},
+    )
+    async def health(self, state: State) -> Response[Health]:
+        """Liveness: the process answers, and if it leads the scheduled jobs, every duty has
+        succeeded within its bound (else 503 `duties_overdue`). `jobs` is this process's job
+        role: leader, standby, or disabled; `duties` the last run of each duty, from this
+        process if it leads, else from the leader's record (docs/operations.md#health)."""
         runner = state.job_runner
-        return Health(status="ok", version=__version__, jobs=runner.role if runner else "disabled")
+        role = runner.role if runner else "disabled"
+        report = await duties_report(
+            runner, state.settings, state.session_factory, state.started_at
+        )
+        body = Health(
+            status="ok" if report.healthy else "duties_overdue",
+            version=__version__,
+            jobs=role,
+            duties_source=report.source,
+            overdue=report.overdue,
+            duties=report.duties,
+        )
+        return Response(body, status_code=200 if report.healthy else 503)
 
     @get(
         "/ready",

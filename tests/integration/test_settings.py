@@ -57,3 +57,27 @@ def test_values_are_read():
     assert settings.effective_database_url == "postgresql+asyncpg://u@h/db"
     assert not settings.is_sqlite
     assert (settings.default_timezone, settings.log_level) == ("Europe/Berlin", "DEBUG")
+
+
+# --- job scheduler reliability (issue 11) ---
+def test_job_scheduler_bounds_are_read_and_checked():
+    settings = load_settings(
+        {
+            "SCHEDULER_JWT_SECRET": SECRET,
+            "SCHEDULER_JOBS_STALE_SECONDS": "300",
+            "SCHEDULER_SQLITE_BUSY_TIMEOUT_SECONDS": "5",
+        }
+    )
+    assert (settings.jobs_stale_seconds, settings.sqlite_busy_timeout_seconds) == (300, 5)
+    assert load_settings({"SCHEDULER_JWT_SECRET": SECRET}).jobs_stale_seconds == 120
+    with pytest.raises(SettingsError, match="twice SCHEDULER_JOBS_INTERVAL_SECONDS"):
+        load_settings(
+            {
+                "SCHEDULER_JWT_SECRET": SECRET,
+                "SCHEDULER_JOBS_INTERVAL_SECONDS": "60",
+                "SCHEDULER_JOBS_STALE_SECONDS": "100",
+            }
+        )
+    for name, value in (("JOBS_STALE_SECONDS", "4"), ("SQLITE_BUSY_TIMEOUT_SECONDS", "0")):
+        with pytest.raises(SettingsError):
+            load_settings({"SCHEDULER_JWT_SECRET": SECRET, f"SCHEDULER_{name}": value})
