@@ -82,6 +82,7 @@ class ResourceService:
         if partner is None:
             raise ValidationFailed.one("partner_id", f"no partner {partner_id!r}")
         policy = data.policy or Policy()
+        _ensure_may_scope(caller, None, policy)
         timezone = data.timezone or self.default_timezone
         _check_shape(timezone, data.capacity, data.units, policy)
         resource_id = data.id or new_id("res")
@@ -125,6 +126,7 @@ class ResourceService:
         }
         policy_patch = changes.pop("policy", None)
         policy = convert_input({**resource.policy, **(policy_patch or {})}, Policy, "policy")
+        _ensure_may_scope(caller, resource.policy.get("no_show", {}).get("scope"), policy)
         units = changes.get("units", resource.units)
         capacity = changes.get("capacity", None if units else resource.capacity)
         _check_shape(changes.get("timezone", resource.timezone), capacity, units, policy)
@@ -156,6 +158,13 @@ class ResourceService:
 
     async def _has_future_bookings(self, resource_id: str, now: datetime) -> bool:
         return await self.resources.has_active_bookings_after(resource_id, now)
+
+
+def _ensure_may_scope(caller: Principal, before: str | None, policy: Policy) -> None:
+    """A no-show rule suspending everywhere bars a resident from every facility, so only
+    staff set it; a partner may keep one staff set while changing other fields."""
+    if policy.no_show.scope == "everywhere" and before != "everywhere" and not caller.is_staff:
+        raise Forbidden("Only staff scope a no-show rule everywhere.")
 
 
 def ensure_manages(caller: Principal, partner_id: str) -> None:
