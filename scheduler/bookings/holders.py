@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
@@ -16,6 +17,7 @@ from scheduler.core.people import GroupUsage, PersonUsage, suspended_until
 from scheduler.core.rules import Booker
 from scheduler.core.timerange import TimeRange
 from scheduler.db.catalogue import Resource, User
+from scheduler.db.statements import dialect_of
 from scheduler.errors import Forbidden, ValidationFailed
 from scheduler.groups.services import GroupService
 from scheduler.residents.services import ResidentService
@@ -96,6 +98,12 @@ class Holders:
         tags = tuple(sorted(set(user.tags) | own_tags))
         if not holder.checked:
             return HolderState(Booker(user.id, user.role, user.community, tags), PersonUsage(), ())
+        if dialect_of(self.session) == "postgresql":
+            # Lock first, read after, in two statements: under READ COMMITTED a statement
+            # that waited for a row lock still reads everything else (the holder's bookings)
+            # as of its own start, so a one-statement lock-and-read let a person's racing
+            # requests all see no booking (tests/integration/test_person_races.py).
+            await self.session.execute(select(User.id).where(User.id == user.id).with_for_update())
         facts = await self.bookings.holder_facts(user.id, resource.id, request, now)
         until = suspended_until(facts.suspensions, resource.id, resource.partner_id, now)
         groups = await self.groups.usage(resource.id, user.id, request) if facts.in_group else ()
