@@ -16,6 +16,7 @@ from scheduler.bookings.common import to_schema
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.bookings.series import SeriesService
+from scheduler.bookings.series_ops import SeriesOperations
 from scheduler.bookings.services import BookingService
 from scheduler.core.refusals import FAMILIES, PersonFacts, TimingFacts
 from scheduler.dependencies import Caller, DbSession, Now
@@ -135,6 +136,24 @@ class BookingController(Controller):
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status_code=outcome.status_code, headers=headers)
 
+    @post(
+        "/series/{series_id:str}/cancel",
+        operation_id="cancelBookingSeries",
+        status_code=200,
+        responses=problems(404),
+    )
+    async def cancel_series(
+        self,
+        series_id: FromPath[str],
+        data: JSONBody[schemas.SeriesCancel],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+    ) -> schemas.BatchResult:
+        """Cancel the series' bookings from a local date on (the rest of the month), with a
+        result per booking; capacity is given back at once."""
+        return await SeriesOperations(db_session).cancel_from(series_id, data, principal, now)
+
     @get("/", operation_id="listBookings", responses=problems())
     async def list_bookings(
         self,
@@ -144,6 +163,7 @@ class BookingController(Controller):
         resource_id: FromQuery[str | None] = None,
         partner_id: FromQuery[str | None] = None,
         zone: FromQuery[ZoneKey | None] = None,
+        series_id: FromQuery[str | None] = None,
         start: FromParam = None,
         end: ToParam = None,
         limit: Limit = 50,
@@ -160,6 +180,7 @@ class BookingController(Controller):
             end_text=end,
             limit=limit,
             offset=offset,
+            series_id=series_id,
         )
         return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)
 
@@ -333,3 +354,20 @@ class ApprovalController(Controller):
             offset=offset,
         )
         return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)
+
+    @post(
+        "/batch",
+        operation_id="decideBookings",
+        status_code=200,
+        responses=problems(403, 404),
+    )
+    async def batch(
+        self,
+        data: JSONBody[schemas.BatchDecision],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+    ) -> schemas.BatchResult:
+        """Approve or reject a whole series (its pending bookings) or the bookings named, with
+        a result per booking; one refused booking does not stop the others."""
+        return await SeriesOperations(db_session).decide(data, principal, now)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -138,3 +138,45 @@ class Series(msgspec.Struct):
     booked: int
     refused: int
     occurrences: list[Occurrence]
+
+
+# Series operations and batch decisions: one result per booking.
+
+BatchAction = Literal["approve", "reject"]
+BookingId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class SeriesCancel(Input):
+    """Cancel a series' bookings starting on ``from`` (a local date of the resource) or later."""
+
+    from_: date = msgspec.field(name="from")
+    reason: Reason | None = None
+
+
+class BatchDecision(Input):
+    """Approve or reject every pending booking of ``series_id``, or the ``booking_ids`` given
+    (exactly one of the two)."""
+
+    action: BatchAction
+    series_id: BookingId | None = None
+    booking_ids: Annotated[list[BookingId], msgspec.Meta(min_length=1, max_length=200)] | None = (
+        None
+    )
+    note: Reason | None = None
+
+
+class BookingResult(msgspec.Struct):
+    """What one booking of a batch became: ``done`` (its new ``status``) or ``refused``
+    (``problem`` says why; the booking is unchanged)."""
+
+    booking_id: str
+    outcome: Literal["done", "refused"]
+    status: str | None = None
+    starts_at: datetime | None = None
+    problem: OccurrenceProblem | None = None
+
+
+class BatchResult(msgspec.Struct):
+    done: int
+    refused: int
+    results: list[BookingResult]
