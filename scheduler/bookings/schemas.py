@@ -116,6 +116,7 @@ class SeriesCreate(BookingCreate, kw_only=True):
 
     rrule: SeriesRule
     mode: Literal["all_or_nothing", "best_effort"] = "all_or_nothing"
+    unit_policy: Literal["same", "fewest_changes"] = "same"
 
 
 class OccurrenceProblem(msgspec.Struct):
@@ -130,6 +131,10 @@ class Occurrence(msgspec.Struct):
     outcome: Literal["booked", "refused", "bookable"]
     booking: Booking | None = None
     problem: OccurrenceProblem | None = None
+    # On a resource with units: the unit planned for this occurrence, and whether it differs
+    # from the previous occurrence's (``fewest_changes`` only).
+    unit: str | None = None
+    unit_changed: bool = False
 
 
 class Series(msgspec.Struct):
@@ -138,6 +143,12 @@ class Series(msgspec.Struct):
     booked: int
     refused: int
     occurrences: list[Occurrence]
+    # On a resource with units: the policy applied, the units free on every occurrence
+    # before this series, and the unit kept throughout (None when it changes).
+    unit_policy: str | None = None
+    units_free_throughout: list[str] | None = None
+    unit: str | None = None
+    unit_changes: int = 0
 
 
 # Series operations and batch decisions: one result per booking.
