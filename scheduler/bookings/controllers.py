@@ -12,12 +12,12 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from scheduler import metrics
 from scheduler.bookings import schemas
-from scheduler.bookings.common import to_schema
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.bookings.series import SeriesService
 from scheduler.bookings.series_ops import SeriesOperations
 from scheduler.bookings.services import BookingService
+from scheduler.bookings.views import view_one, views
 from scheduler.core.refusals import FAMILIES, PersonFacts, TimingFacts
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.idempotency.services import run_idempotent
@@ -38,8 +38,8 @@ DryRun = Annotated[bool, QueryParameter(description="Run every check, write noth
 Statuses = Annotated[list[schemas.BookingStatus] | None, QueryParameter(name="status")]
 
 
-def _respond(booking: Any, status_code: int = 200) -> Response[schemas.Booking]:
-    body = to_schema(booking)
+async def _respond(session: Any, booking: Any, status_code: int = 200) -> Response[schemas.Booking]:
+    body = await view_one(session, booking)
     return Response(body, status_code=status_code, headers={"ETag": etag(body.version)})
 
 
@@ -78,7 +78,7 @@ class BookingController(Controller):
             return Response(await service.preview(data, principal, now), status_code=200)  # type: ignore[arg-type]
 
         async def work() -> tuple[int, schemas.Booking]:
-            booking = to_schema(await service.create(data, principal, now))
+            booking = await view_one(db_session, await service.create(data, principal, now))
             metrics.count_booking(booking.status)
             return (202 if booking.status in ("entered", "waitlisted") else 201), booking
 
@@ -182,14 +182,16 @@ class BookingController(Controller):
             offset=offset,
             series_id=series_id,
         )
-        return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)
+        return Page(items=await views(db_session, rows), total=total, limit=limit, offset=offset)
 
     @get("/{booking_id:str}", operation_id="getBooking", responses=problems(404))
     async def get_booking(
         self, booking_id: FromPath[str], db_session: DbSession, principal: Caller
     ) -> Response[schemas.Booking]:
         """One booking (404 if it is not yours to see)."""
-        return _respond(await BookingService(db_session).visible(booking_id, principal))
+        return await _respond(
+            db_session, await BookingService(db_session).visible(booking_id, principal)
+        )
 
     @get("/{booking_id:str}/history", operation_id="getBookingHistory", responses=problems(404))
     async def history(
@@ -215,10 +217,11 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Confirm a pending booking (staff; the resource's partner where its policy allows)."""
         note = data.note if data else None
-        return _respond(
+        return await _respond(
+            db_session,
             await BookingLifecycle(db_session).decide(
                 booking_id, "approve", principal, note, if_match, now
-            )
+            ),
         )
 
     @post(
@@ -238,10 +241,11 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Reject a pending booking; its capacity is given back."""
         reason = data.reason if data else None
-        return _respond(
+        return await _respond(
+            db_session,
             await BookingLifecycle(db_session).decide(
                 booking_id, "reject", principal, reason, if_match, now
-            )
+            ),
         )
 
     @post(
@@ -261,8 +265,9 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Cancel: the holder before the policy's deadline, the partner and staff at any time."""
         reason = data.reason if data else None
-        return _respond(
-            await BookingLifecycle(db_session).cancel(booking_id, principal, reason, if_match, now)
+        return await _respond(
+            db_session,
+            await BookingLifecycle(db_session).cancel(booking_id, principal, reason, if_match, now),
         )
 
     @post(
@@ -281,8 +286,9 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Take up a waitlist offer before `offer_expires_at` (refused `suspended` or
         `not_eligible` if the holder may no longer book here)."""
-        return _respond(
-            await BookingLifecycle(db_session).accept(booking_id, principal, if_match, now)
+        return await _respond(
+            db_session,
+            await BookingLifecycle(db_session).accept(booking_id, principal, if_match, now),
         )
 
     @post(
@@ -300,8 +306,9 @@ class BookingController(Controller):
         if_match: IfMatch = None,
     ) -> Response[schemas.Booking]:
         """Check in at the gate: the holder around the start, the partner or staff until the end."""
-        return _respond(
-            await BookingLifecycle(db_session).check_in(booking_id, principal, if_match, now)
+        return await _respond(
+            db_session,
+            await BookingLifecycle(db_session).check_in(booking_id, principal, if_match, now),
         )
 
     @post(
@@ -321,10 +328,11 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Excuse a no-show (staff, the resource's partner): it stops counting toward
         suspensions, and a suspension it caused is lifted if the rest stay under the limit."""
-        return _respond(
+        return await _respond(
+            db_session,
             await BookingLifecycle(db_session).excuse(
                 booking_id, principal, data.reason, if_match, now
-            )
+            ),
         )
 
 
@@ -353,7 +361,7 @@ class ApprovalController(Controller):
             limit=limit,
             offset=offset,
         )
-        return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)
+        return Page(items=await views(db_session, rows), total=total, limit=limit, offset=offset)
 
     @post(
         "/batch",

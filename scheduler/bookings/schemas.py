@@ -79,6 +79,11 @@ class Booking(msgspec.Struct):
     updated_at: datetime
     walk_in: bool = False
     excused_at: datetime | None = None
+    # For people reading the booking: the resource's name and the start and end in the
+    # resource's time zone (with its offset), beside the UTC instants above.
+    resource_name: str | None = None
+    local_start: datetime | None = None
+    local_end: datetime | None = None
 
 
 InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted", "checked_in"]

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
-from scheduler.bookings.common import to_schema
 from scheduler.bookings.services import BookingService
+from scheduler.bookings.views import view_one
 from scheduler.core.policy import Policy
 from scheduler.core.series import MAX_OCCURRENCES, expand_series, series_problems
 from scheduler.core.timerange import TimeRange
@@ -130,7 +130,7 @@ class SeriesService:
             starts_at=booking.starts_at,
             ends_at=booking.ends_at,
             outcome="booked",
-            booking=to_schema(booking),
+            booking=await view_one(self.session, booking),
         )
 
 

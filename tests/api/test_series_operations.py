@@ -241,3 +241,35 @@ async def test_approve_a_series_and_reject_selected(client, tokens: Tokens, late
         422,
         "validation_error",
     )
+
+
+async def test_bookings_carry_the_resource_name_and_local_times(
+    client, tokens: Tokens, late_november
+):
+    resource = await car_park(client, tokens)
+    me = tokens.resident(sub=unique("car"))
+    made = ok(
+        await book(
+            client, me, resource["id"], "2026-12-03T18:00:00+08:00", "2026-12-04T08:00:00+08:00"
+        ),
+        201,
+    )
+    assert (made["starts_at"], made["ends_at"]) == ("2026-12-03T10:00:00Z", "2026-12-04T00:00:00Z")
+    assert made["resource_name"] == resource["name"]
+    assert (made["local_start"], made["local_end"]) == (
+        "2026-12-03T18:00:00+08:00",
+        "2026-12-04T08:00:00+08:00",
+    )
+    listed = ok(await client.get(f"/api/v1/bookings?resource_id={resource['id']}", headers=me))
+    assert listed["items"][0]["local_start"] == "2026-12-03T18:00:00+08:00"
+    one = ok(await client.get(f"/api/v1/bookings/{made['id']}", headers=me))
+    assert one["resource_name"] == resource["name"]
+    series = ok(
+        await client.post(
+            "/api/v1/bookings/series",
+            json=december_nights(resource["id"], rrule="FREQ=DAILY;COUNT=2"),
+            headers=tokens.resident(sub=unique("car")),
+        ),
+        201,
+    )
+    assert series["occurrences"][1]["booking"]["local_end"] == "2026-12-03T08:00:00+08:00"
