@@ -34,6 +34,7 @@ from scheduler.openapi import declare_closed_objects, declare_problem_unions
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
 from scheduler.problems import exception_handlers, handle_scheduler_error
+from scheduler.querycheck import refuse_unknown_query
 from scheduler.ratelimit import limiter_for, rate_limit
 from scheduler.release.controllers import DrawController
 from scheduler.residents.controllers import (
@@ -108,7 +109,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
             name: Provide(provider)
             for name, provider in {**DEPENDENCIES, "principal": provide_principal}.items()
         },
-        guards=[rate_limit, require_json_body, require_authentication],
+        guards=[rate_limit, require_json_body, require_authentication, refuse_unknown_query],
         exception_handlers={
             **exception_handlers,
             StaleDataError: lambda request, _: handle_scheduler_error(

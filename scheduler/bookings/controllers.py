@@ -12,11 +12,12 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from scheduler import metrics
 from scheduler.bookings import schemas
-from scheduler.bookings.common import to_schema
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.bookings.series import SeriesService
+from scheduler.bookings.series_ops import SeriesOperations
 from scheduler.bookings.services import BookingService
+from scheduler.bookings.views import view_one, views
 from scheduler.core.refusals import FAMILIES, PersonFacts, TimingFacts
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.idempotency.services import run_idempotent
@@ -37,8 +38,8 @@ DryRun = Annotated[bool, QueryParameter(description="Run every check, write noth
 Statuses = Annotated[list[schemas.BookingStatus] | None, QueryParameter(name="status")]
 
 
-def _respond(booking: Any, status_code: int = 200) -> Response[schemas.Booking]:
-    body = to_schema(booking)
+async def _respond(session: Any, booking: Any, status_code: int = 200) -> Response[schemas.Booking]:
+    body = await view_one(session, booking)
     return Response(body, status_code=status_code, headers={"ETag": etag(body.version)})
 
 
@@ -77,7 +78,7 @@ class BookingController(Controller):
             return Response(await service.preview(data, principal, now), status_code=200)  # type: ignore[arg-type]
 
         async def work() -> tuple[int, schemas.Booking]:
-            booking = to_schema(await service.create(data, principal, now))
+            booking = await view_one(db_session, await service.create(data, principal, now))
             metrics.count_booking(booking.status)
             return (202 if booking.status in ("entered", "waitlisted") else 201), booking
 
@@ -135,6 +136,24 @@ class BookingController(Controller):
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status_code=outcome.status_code, headers=headers)
 
+    @post(
+        "/series/{series_id:str}/cancel",
+        operation_id="cancelBookingSeries",
+        status_code=200,
+        responses=problems(404),
+    )
+    async def cancel_series(
+        self,
+        series_id: FromPath[str],
+        data: JSONBody[schemas.SeriesCancel],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+    ) -> schemas.BatchResult:
+        """Cancel the series' bookings from a local date on (the rest of the month), with a
+        result per booking; capacity is given back at once."""
+        return await SeriesOperations(db_session).cancel_from(series_id, data, principal, now)
+
     @get("/", operation_id="listBookings", responses=problems())
     async def list_bookings(
         self,
@@ -144,6 +163,7 @@ class BookingController(Controller):
         resource_id: FromQuery[str | None] = None,
         partner_id: FromQuery[str | None] = None,
         zone: FromQuery[ZoneKey | None] = None,
+        series_id: FromQuery[str | None] = None,
         start: FromParam = None,
         end: ToParam = None,
         limit: Limit = 50,
@@ -160,15 +180,18 @@ class BookingController(Controller):
             end_text=end,
             limit=limit,
             offset=offset,
+            series_id=series_id,
         )
-        return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)
+        return Page(items=await views(db_session, rows), total=total, limit=limit, offset=offset)
 
     @get("/{booking_id:str}", operation_id="getBooking", responses=problems(404))
     async def get_booking(
         self, booking_id: FromPath[str], db_session: DbSession, principal: Caller
     ) -> Response[schemas.Booking]:
         """One booking (404 if it is not yours to see)."""
-        return _respond(await BookingService(db_session).visible(booking_id, principal))
+        return await _respond(
+            db_session, await BookingService(db_session).visible(booking_id, principal)
+        )
 
     @get("/{booking_id:str}/history", operation_id="getBookingHistory", responses=problems(404))
     async def history(
@@ -194,10 +217,11 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Confirm a pending booking (staff; the resource's partner where its policy allows)."""
         note = data.note if data else None
-        return _respond(
+        return await _respond(
+            db_session,
             await BookingLifecycle(db_session).decide(
                 booking_id, "approve", principal, note, if_match, now
-            )
+            ),
         )
 
     @post(
@@ -217,10 +241,11 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Reject a pending booking; its capacity is given back."""
         reason = data.reason if data else None
-        return _respond(
+        return await _respond(
+            db_session,
             await BookingLifecycle(db_session).decide(
                 booking_id, "reject", principal, reason, if_match, now
-            )
+            ),
         )
 
     @post(
@@ -240,8 +265,9 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Cancel: the holder before the policy's deadline, the partner and staff at any time."""
         reason = data.reason if data else None
-        return _respond(
-            await BookingLifecycle(db_session).cancel(booking_id, principal, reason, if_match, now)
+        return await _respond(
+            db_session,
+            await BookingLifecycle(db_session).cancel(booking_id, principal, reason, if_match, now),
         )
 
     @post(
@@ -260,8 +286,9 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Take up a waitlist offer before `offer_expires_at` (refused `suspended` or
         `not_eligible` if the holder may no longer book here)."""
-        return _respond(
-            await BookingLifecycle(db_session).accept(booking_id, principal, if_match, now)
+        return await _respond(
+            db_session,
+            await BookingLifecycle(db_session).accept(booking_id, principal, if_match, now),
         )
 
     @post(
@@ -279,8 +306,9 @@ class BookingController(Controller):
         if_match: IfMatch = None,
     ) -> Response[schemas.Booking]:
         """Check in at the gate: the holder around the start, the partner or staff until the end."""
-        return _respond(
-            await BookingLifecycle(db_session).check_in(booking_id, principal, if_match, now)
+        return await _respond(
+            db_session,
+            await BookingLifecycle(db_session).check_in(booking_id, principal, if_match, now),
         )
 
     @post(
@@ -300,10 +328,11 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """Excuse a no-show (staff, the resource's partner): it stops counting toward
         suspensions, and a suspension it caused is lifted if the rest stay under the limit."""
-        return _respond(
+        return await _respond(
+            db_session,
             await BookingLifecycle(db_session).excuse(
                 booking_id, principal, data.reason, if_match, now
-            )
+            ),
         )
 
 
@@ -332,4 +361,21 @@ class ApprovalController(Controller):
             limit=limit,
             offset=offset,
         )
-        return Page(items=[to_schema(row) for row in rows], total=total, limit=limit, offset=offset)
+        return Page(items=await views(db_session, rows), total=total, limit=limit, offset=offset)
+
+    @post(
+        "/batch",
+        operation_id="decideBookings",
+        status_code=200,
+        responses=problems(403, 404),
+    )
+    async def batch(
+        self,
+        data: JSONBody[schemas.BatchDecision],
+        db_session: DbSession,
+        now: Now,
+        principal: Caller,
+    ) -> schemas.BatchResult:
+        """Approve or reject a whole series (its pending bookings) or the bookings named, with
+        a result per booking; one refused booking does not stop the others."""
+        return await SeriesOperations(db_session).decide(data, principal, now)

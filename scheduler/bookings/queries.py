@@ -44,6 +44,7 @@ class BookingQueries:
         end_text: str | None,
         limit: int,
         offset: int,
+        series_id: str | None = None,
     ) -> tuple[list[Booking], int]:
         holder, partner = self._scope(caller, partner_id)
         if caller.role == "partner" and partner_id not in (None, caller.partner):
@@ -60,6 +61,8 @@ class BookingQueries:
             end=parse_bound(end_text, "to", LISTING_ZONE, is_end=True) if end_text else None,
             communities=caller.communities if caller.is_worker else None,
         )
+        if series_id is not None:
+            query = query.where(Booking.series_id == series_id)
         return await self.bookings.page(query, [Booking.starts_at, Booking.id], limit, offset)
 
     async def approvals(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -79,6 +79,11 @@ class Booking(msgspec.Struct):
     updated_at: datetime
     walk_in: bool = False
     excused_at: datetime | None = None
+    # For people reading the booking: the resource's name and the start and end in the
+    # resource's time zone (with its offset), beside the UTC instants above.
+    resource_name: str | None = None
+    local_start: datetime | None = None
+    local_end: datetime | None = None
 
 
 InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted", "checked_in"]
@@ -116,6 +121,7 @@ class SeriesCreate(BookingCreate, kw_only=True):
 
     rrule: SeriesRule
     mode: Literal["all_or_nothing", "best_effort"] = "all_or_nothing"
+    unit_policy: Literal["same", "fewest_changes"] = "same"
 
 
 class OccurrenceProblem(msgspec.Struct):
@@ -130,6 +136,10 @@ class Occurrence(msgspec.Struct):
     outcome: Literal["booked", "refused", "bookable"]
     booking: Booking | None = None
     problem: OccurrenceProblem | None = None
+    # On a resource with units: the unit planned for this occurrence, and whether it differs
+    # from the previous occurrence's (``fewest_changes`` only).
+    unit: str | None = None
+    unit_changed: bool = False
 
 
 class Series(msgspec.Struct):
@@ -138,3 +148,51 @@ class Series(msgspec.Struct):
     booked: int
     refused: int
     occurrences: list[Occurrence]
+    # On a resource with units: the policy applied, the units free on every occurrence
+    # before this series, and the unit kept throughout (None when it changes).
+    unit_policy: str | None = None
+    units_free_throughout: list[str] | None = None
+    unit: str | None = None
+    unit_changes: int = 0
+
+
+# Series operations and batch decisions: one result per booking.
+
+BatchAction = Literal["approve", "reject"]
+BookingId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class SeriesCancel(Input):
+    """Cancel a series' bookings starting on ``from`` (a local date of the resource) or later."""
+
+    from_: date = msgspec.field(name="from")
+    reason: Reason | None = None
+
+
+class BatchDecision(Input):
+    """Approve or reject every pending booking of ``series_id``, or the ``booking_ids`` given
+    (exactly one of the two)."""
+
+    action: BatchAction
+    series_id: BookingId | None = None
+    booking_ids: Annotated[list[BookingId], msgspec.Meta(min_length=1, max_length=200)] | None = (
+        None
+    )
+    note: Reason | None = None
+
+
+class BookingResult(msgspec.Struct):
+    """What one booking of a batch became: ``done`` (its new ``status``) or ``refused``
+    (``problem`` says why; the booking is unchanged)."""
+
+    booking_id: str
+    outcome: Literal["done", "refused"]
+    status: str | None = None
+    starts_at: datetime | None = None
+    problem: OccurrenceProblem | None = None
+
+
+class BatchResult(msgspec.Struct):
+    done: int
+    refused: int
+    results: list[BookingResult]

@@ -95,14 +95,14 @@ def console_routes(settings: Settings) -> list[Router]:
             SignInRequired: handle_console_error,
             PermissionDeniedException: handle_console_error,
         },
-        opt={"public": True, "form": True},
+        opt={"public": True, "form": True, "any_query": True},
         include_in_schema=False,
     )
     static = create_static_files_router(
         path=STATIC_PATH,
         directories=[STATIC_DIR],
         name="console-static",
-        opt={"public": True, "unlimited": True},
+        opt={"public": True, "unlimited": True, "any_query": True},
         include_in_schema=False,
     )
     return [pages, static]

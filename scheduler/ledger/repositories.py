@@ -114,3 +114,15 @@ class CapacityLedger:
             for start in starts
         )
         await self.session.flush()
+
+    async def units_held_between(
+        self, resource_id: str, start: datetime, end: datetime
+    ) -> list[tuple[str, datetime]]:
+        """Every (unit, slot start) held by anyone in ``[start, end)``: one read for a whole
+        series, which the unit plan then splits by occurrence."""
+        query = select(UnitHolding.unit, UnitHolding.slot_start).where(
+            UnitHolding.resource_id == resource_id,
+            UnitHolding.slot_start >= start,
+            UnitHolding.slot_start < end,
+        )
+        return [(row.unit, row.slot_start) for row in await self.session.execute(query)]

@@ -61,6 +61,9 @@ def to_schema(resource: Resource, zone: str) -> schemas.Resource:
     return schemas.Resource(zone=zone, **fields)
 
 
+LOADED_RESOURCES = "loaded_resources"
+
+
 class ResourceService:
     def __init__(self, session: AsyncSession, default_timezone: str = "Asia/Shanghai") -> None:
         self.session = session
@@ -72,6 +75,9 @@ class ResourceService:
         found = await self.resources.get_with_zone(resource_id)
         if found is None:
             raise NotFound(f"No resource {resource_id!r}.")
+        # The session's identity map holds rows weakly; keeping the resource for the rest of
+        # the request lets the booking views read its name and zone without a second SELECT.
+        self.session.info.setdefault(LOADED_RESOURCES, {})[resource_id] = found[0]
         return found
 
     async def get_managed(self, resource_id: str, caller: Principal) -> tuple[Resource, str]:

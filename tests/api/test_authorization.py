@@ -181,6 +181,20 @@ def new_booking(series: bool = False) -> Setup:
     return setup
 
 
+def series_route(suffix: str, body: Callable[[str], dict[str, Any]], **policy: Any) -> Setup:
+    """A fresh two-night series of ``resident`` (``suffix`` and ``body`` given its id)."""
+
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        slot = {**world.slot(await world.resource(**policy)), "rrule": "FREQ=DAILY;COUNT=2"}
+        made = await world.client.post(
+            "/api/v1/bookings/series", json=slot, headers=world.headers["resident"]
+        )
+        series_id = ok(made, 201)["series_id"]
+        return suffix.format(series_id=series_id), body(series_id)
+
+    return setup
+
+
 def partner_route(suffix: str = "", body: dict[str, Any] | None = None) -> Setup:
     async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
         return f"/api/v1/partners/{world.partner}{suffix}", body
@@ -407,6 +421,26 @@ MATRIX = [
         (401, 201, 201, 201, 201, 201, 201),
     ),
     Case("GET", "/api/v1/bookings", fixed("/api/v1/bookings"), SIGNED_IN),
+    Case(
+        "POST",
+        "/api/v1/bookings/series/{series_id}/cancel",
+        series_route(
+            "/api/v1/bookings/series/{series_id}/cancel", lambda _: {"from": "2026-12-01"}
+        ),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/approvals/batch",
+        series_route(
+            "/api/v1/approvals/batch",
+            lambda series_id: {"action": "approve", "series_id": series_id},
+            approval="staff",
+        ),
+        (401, 403, 403, 200, 404, 200, 200),
+        worker=403,
+    ),
     Case("GET", "/api/v1/bookings/{booking_id}", booking_route(), HOLDER_AND_OWNER, worker=200),
     Case(
         "GET",
