@@ -36,6 +36,9 @@ PAGES: dict[str, dict[str, int]] = {
     "/console/closures": MANAGERS,
     "/console/gate": MANAGERS,
     "/console/sign-in": dict.fromkeys(ROLES, 200),
+    # no identity provider is configured in these tests (tests/console/test_oidc.py has one)
+    "/console/oidc/start": dict.fromkeys(ROLES, 403),
+    "/console/oidc/callback": dict.fromkeys(ROLES, 403),
 }
 # Form posts: who may post (with a valid CSRF token); anonymous is sent to sign in.
 POSTS: dict[str, dict[str, int]] = {
