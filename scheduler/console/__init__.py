@@ -24,6 +24,7 @@ from scheduler.console.auth import SignInRequired, console_guard, provide_viewer
 from scheduler.console.docs import docs_plugins
 from scheduler.console.oidc import OIDC_HANDLERS
 from scheduler.console.partner import PARTNER_HANDLERS
+from scheduler.console.people import PEOPLE_HANDLERS
 from scheduler.console.rendering import STATIC_PATH, handle_console_error, template_config
 from scheduler.console.sessions import session_config
 from scheduler.console.signin import SIGN_IN_HANDLERS
@@ -83,7 +84,13 @@ def console_routes(settings: Settings) -> list[Router]:
     )
     pages = Router(
         path="/console",
-        route_handlers=[*SIGN_IN_HANDLERS, *OIDC_HANDLERS, *STAFF_HANDLERS, *PARTNER_HANDLERS],
+        route_handlers=[
+            *SIGN_IN_HANDLERS,
+            *OIDC_HANDLERS,
+            *STAFF_HANDLERS,
+            *PARTNER_HANDLERS,
+            *PEOPLE_HANDLERS,
+        ],
         guards=[console_guard],
         dependencies={"viewer": Provide(provide_viewer)},
         middleware=[

@@ -11,9 +11,14 @@ def N_(message: str) -> str:
 DYNAMIC_MESSAGES = (
     # roles
     N_("resident"),
+    N_("worker"),
     N_("partner"),
     N_("staff"),
     N_("admin"),
+    # suspension scopes
+    N_("scope:resource"),
+    N_("scope:partner"),
+    N_("scope:everywhere"),
     # zones
     N_("zone:expo_park"),
     N_("zone:office"),

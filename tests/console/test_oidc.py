@@ -189,7 +189,8 @@ async def test_claims_are_mapped_to_roles_as_the_api_maps_them(
     assert (await browser.get("/console/calendar")).status_code == 403
 
     idp.user = {"sub": "oidc-worker-1", "scheduler_role": "worker", "communities": ["c-1"]}
-    assert (await _sign_in(browser, "/console/approvals")).status_code == 303
+    assert (await _sign_in(browser, "/console/residents")).status_code == 303
+    assert (await browser.get("/console/residents")).status_code == 200
     assert (await browser.get("/console/approvals")).status_code == 403
 
     idp.user = {"sub": "oidc-resident-1", "scheduler_role": "resident"}
