@@ -26,6 +26,7 @@ from scheduler.console.oidc import OIDC_HANDLERS
 from scheduler.console.partner import PARTNER_HANDLERS
 from scheduler.console.people import PEOPLE_HANDLERS
 from scheduler.console.rendering import STATIC_PATH, handle_console_error, template_config
+from scheduler.console.reports import REPORT_HANDLERS
 from scheduler.console.sessions import session_config
 from scheduler.console.signin import SIGN_IN_HANDLERS
 from scheduler.console.staff import STAFF_HANDLERS
@@ -90,6 +91,7 @@ def console_routes(settings: Settings) -> list[Router]:
             *STAFF_HANDLERS,
             *PARTNER_HANDLERS,
             *PEOPLE_HANDLERS,
+            *REPORT_HANDLERS,
         ],
         guards=[console_guard],
         dependencies={"viewer": Provide(provide_viewer)},

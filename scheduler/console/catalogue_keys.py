@@ -15,6 +15,10 @@ DYNAMIC_MESSAGES = (
     N_("partner"),
     N_("staff"),
     N_("admin"),
+    # report groupings
+    N_("group:zone"),
+    N_("group:partner"),
+    N_("group:resource"),
     # suspension scopes
     N_("scope:resource"),
     N_("scope:partner"),

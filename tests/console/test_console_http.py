@@ -46,8 +46,12 @@ PAGES: dict[str, dict[str, int]] = {
     "/console/resources": MANAGERS,
     "/console/resources/{own}/windows": MANAGERS,
     "/console/resources/{other}/windows": STAFF_ONLY,
+    "/console/resources/{own}/week": MANAGERS,
+    "/console/resources/{other}/week": STAFF_ONLY,
     "/console/closures": MANAGERS,
     "/console/gate": MANAGERS,
+    "/console/reports": MANAGERS,
+    "/console/reports/csv": MANAGERS,
     "/console/residents": REGISTRY,
     "/console/residents/new": REGISTRY,
     "/console/residents/{resident}": REGISTRY,
@@ -138,7 +142,9 @@ async def test_pages_by_role(browser_client: Any, world: dict[str, str], role: s
         assert response.status_code == expected[role], (path, role, response.text[:300])
         if expected[role] == 302:
             assert response.headers["location"].startswith("/console/sign-in")
-        if expected[role] == 200:
+        if expected[role] == 200 and path.endswith("/csv"):
+            assert response.headers["content-type"].startswith("text/csv")
+        elif expected[role] == 200:
             assert response.headers["content-type"].startswith("text/html")
             assert "content-security-policy" in response.headers
             assert response.headers["cache-control"] == "no-store"
