@@ -108,6 +108,16 @@ async def week(
     )
 
 
+SCALES = (0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+def scale_for(values: list[float]) -> float:
+    """The chart's full width: the smallest of 5, 10, 25, 50 or 100 % holding every value
+    (low figures stay readable; the axis says which scale is used)."""
+    top = max(values, default=0.0)
+    return next((scale for scale in SCALES if top <= scale), 1.0)
+
+
 @dataclass(frozen=True)
 class Bar:
     label: str
@@ -116,13 +126,14 @@ class Bar:
     width: float
 
 
-def bars(rows: list[stats.UtilizationRow], attribute: str, width: int = 420) -> list[Bar]:
-    """Horizontal bars (0 to 100 %) of one figure per row, for the SVG chart."""
-    found = []
-    for index, row in enumerate(rows):
-        value = getattr(row, attribute) or 0.0
-        found.append(Bar(row.name, value, index * 26, round(max(0.0, min(value, 1.0)) * width, 1)))
-    return found
+def bars(rows: list[stats.UtilizationRow], attribute: str, width: int = 400) -> list[Bar]:
+    """Horizontal bars of one figure per row, on the scale of ``scale_for``."""
+    values = [getattr(row, attribute) or 0.0 for row in rows]
+    scale = scale_for(values)
+    return [
+        Bar(row.name, value, index * 28, round(min(value / scale, 1.0) * width, 1))
+        for index, (row, value) in enumerate(zip(rows, values, strict=True))
+    ]
 
 
 @dataclass(frozen=True)
@@ -136,10 +147,16 @@ class Point:
 def trend_points(
     values: list[tuple[str, float]], width: int = 560, height: int = 160
 ) -> list[Point]:
-    """A polyline's points for utilization per week (0 % at the bottom, 100 % at the top)."""
+    """A polyline's points for utilization per week (0 at the bottom, the scale at the top)."""
     step = width / max(len(values) - 1, 1)
+    scale = scale_for([value for _, value in values])
     return [
-        Point(label, value, round(index * step, 1), round(height - min(value, 1.0) * height, 1))
+        Point(
+            label,
+            value,
+            round(index * step, 1),
+            round(height - min(value / scale, 1.0) * height, 1),
+        )
         for index, (label, value) in enumerate(values)
     ]
 
@@ -200,8 +217,11 @@ async def reports(
         groups=GROUPS,
         report=report,
         utilization=bars(report.rows, "utilization"),
+        utilization_scale=scale_for([row.utilization for row in report.rows]),
         no_shows=bars(report.rows, "no_show_rate"),
+        no_show_scale=scale_for([row.no_show_rate or 0.0 for row in report.rows]),
         trend=trend_points(trend),
+        trend_scale=scale_for([value for _, value in trend]),
         errors={},
     )
 
