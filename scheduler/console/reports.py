@@ -18,6 +18,7 @@ from scheduler.bookings.queries import BookingQueries
 from scheduler.closures.services import ClosureService
 from scheduler.console.auth import MANAGERS, Viewer
 from scheduler.console.rendering import field_errors, language_of, page
+from scheduler.console.repositories import ConsoleRepository
 from scheduler.console.staff import local_today
 from scheduler.core.availability import Slot
 from scheduler.core.timerange import TimeRange
@@ -136,6 +137,17 @@ def bars(rows: list[stats.UtilizationRow], attribute: str, width: int = 400) -> 
     ]
 
 
+def share_bars(
+    rows: list[stats.UtilizationRow], shares: dict[str, float | None], width: int = 400
+) -> list[Bar]:
+    values = [shares.get(row.key) or 0.0 for row in rows]
+    scale = scale_for(values)
+    return [
+        Bar(row.name, value, index * 28, round(min(value / scale, 1.0) * width, 1))
+        for index, (row, value) in enumerate(zip(rows, values, strict=True))
+    ]
+
+
 @dataclass(frozen=True)
 class Point:
     label: str
@@ -189,6 +201,29 @@ async def _trend(
     return values
 
 
+async def proxy_shares(
+    db_session: DbSession, viewer: Viewer, report: stats.Utilization, timezone: str
+) -> dict[str, float | None]:
+    """Per report row: the share of its bookings made for the holder by someone else (a
+    worker, staff or a partner booking on behalf, or recording a walk-in)."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(report.from_, datetime.min.time(), zone).astimezone(UTC)
+    end = datetime.combine(report.to + timedelta(days=1), datetime.min.time(), zone)
+    partner = None if viewer.is_staff else (viewer.partner or "")
+    counts: dict[str, list[int]] = {}
+    for resource_id, partner_id, zone_key, total, by_others in await ConsoleRepository(
+        db_session
+    ).proxy_counts(partner, start, end.astimezone(UTC)):
+        key = {"zone": zone_key, "partner": partner_id}.get(report.group_by, resource_id)
+        summed = counts.setdefault(key, [0, 0])
+        summed[0] += total
+        summed[1] += by_others
+    return {
+        row.key: (counts[row.key][1] / counts[row.key][0]) if counts.get(row.key, [0])[0] else None
+        for row in report.rows
+    }
+
+
 @get("/reports", opt=MANAGERS)
 async def reports(
     request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
@@ -210,6 +245,9 @@ async def reports(
             errors=field_errors(error, language_of(request)),
         )
     trend = await _trend(service, viewer, report.from_, report.to)
+    shares = await proxy_shares(
+        db_session, viewer, report, request.app.state.settings.default_timezone
+    )
     return page(
         request,
         "reports.html",
@@ -220,6 +258,9 @@ async def reports(
         utilization_scale=scale_for([row.utilization for row in report.rows]),
         no_shows=bars(report.rows, "no_show_rate"),
         no_show_scale=scale_for([row.no_show_rate or 0.0 for row in report.rows]),
+        proxy=shares,
+        proxy_bars=share_bars(report.rows, shares),
+        proxy_scale=scale_for([share or 0.0 for share in shares.values()]),
         trend=trend_points(trend),
         trend_scale=scale_for([value for _, value in trend]),
         errors={},

@@ -107,15 +107,38 @@ async def test_reports_chart_and_csv_are_the_api_report(
     )
     day = (datetime.now(SHANGHAI) + timedelta(days=1)).date().isoformat()
     await _book(client, tokens, resource["id"], day, 9)
+    resident = ok(
+        await client.post(
+            "/api/v1/residents",
+            json={"name": unique("居民"), "community": "shangnan-1"},
+            headers=tokens.staff(),
+        ),
+        201,
+    )
+    ok(
+        await client.post(
+            "/api/v1/bookings",
+            json={
+                "resource_id": resource["id"],
+                "starts_at": f"{day}T10:00:00+08:00",
+                "ends_at": f"{day}T11:00:00+08:00",
+                "on_behalf_of": {"sub": resident["id"]},
+            },
+            headers=tokens.staff(),
+        ),
+        201,
+    )
     query = {"from": day, "to": day, "group_by": "resource"}
 
     await sign_in(browser_client, "staff-li")
     page = await browser_client.get("/console/reports", params=query)
     assert page.status_code == 200
-    for chart in ("utilization-chart", "no-show-chart"):
+    for chart in ("utilization-chart", "no-show-chart", "proxy-chart"):
         assert f'data-testid="{chart}"' in page.text
     row = re.search(rf'<tr data-key="{resource["id"]}">.*?</tr>', page.text, re.S)
-    assert row and "12.5 %" in row.group(0)  # 1 of 2 places for 1 of 4 hours
+    assert row and "25.0 %" in row.group(0)  # 2 booked place-hours of 2 places x 4 hours
+    # one of the two bookings was made on behalf of its holder
+    assert 'data-testid="proxy">50.0 %<' in row.group(0)
 
     console_csv = await browser_client.get("/console/reports/csv", params=query)
     assert console_csv.status_code == 200
@@ -130,7 +153,7 @@ async def test_reports_chart_and_csv_are_the_api_report(
     rows = list(csv.reader(io.StringIO(console_csv.text)))
     assert tuple(rows[0]) == CSV_FIELDS
     mine = next(r for r in rows if r[0] == resource["id"])
-    assert float(mine[CSV_FIELDS.index("booked_hours")]) == 1.0
+    assert float(mine[CSV_FIELDS.index("booked_hours")]) == 2.0
 
     # a partner's report holds only its own resources
     other = await make_resource(client, tokens, name=unique("Other"))
