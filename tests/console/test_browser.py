@@ -226,11 +226,11 @@ def _worker_on_a_phone(
     page.goto(f"{base}/console/sign-in")
     page.click("[data-testid=demo-worker-zhao]")
     page.wait_for_url(f"{base}/console/residents")
-    page.fill("input[name=phone]", "5678")
-    page.click("form.search button[type=submit]")
+    page.fill("input[name=phone]", "5678")  # htmx searches as the worker types
     card = page.locator(f"li[data-resident={resident['id']}]")
     expect(card).to_contain_text("刘奶奶 Liu")
     expect(card).to_contain_text("139****5678")
+    expect(page).to_have_url(re.compile(r"/console/residents\?.*phone=5678"))  # a link to it
     page.screenshot(path=str(shots / "11-worker-find.png"), full_page=True)
 
     card.locator("text=预约 / 现场登记").click()
