@@ -128,13 +128,21 @@ def principal_from_token(settings: Settings, token: str) -> Principal:
     """Verify ``token`` and return the caller; any defect is 401 ``unauthenticated``."""
     claims = _verify(settings, token)
     check_time_claims(settings, claims)
+    return principal_from_claims(claims)
+
+
+def principal_from_claims(
+    claims: dict[str, Any], role_claim: str = "role", partner_claim: str = "partner"
+) -> Principal:
+    """The caller stated by verified ``claims`` (an API token's, or the console's OpenID
+    Connect ID token's, whose role and partner claims may be named otherwise)."""
     sub = _claim(claims, "sub")
-    role = _claim(claims, "role")
+    role = _claim(claims, role_claim)
     if not sub:
         raise Unauthenticated("The token has no subject.")
     if role not in ROLES:
         raise Unauthenticated("The token's role is not one of " + ", ".join(ROLES) + ".")
-    partner = _claim(claims, "partner")
+    partner = _claim(claims, partner_claim)
     if role == "partner" and not partner:
         raise Unauthenticated("A partner token must carry a 'partner' claim.")
     raw_tags = _string_list(claims, "tags")

@@ -22,8 +22,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.console.auth import SignInRequired, console_guard, provide_viewer
 from scheduler.console.docs import docs_plugins
+from scheduler.console.oidc import OIDC_HANDLERS
 from scheduler.console.partner import PARTNER_HANDLERS
+from scheduler.console.people import PEOPLE_HANDLERS
 from scheduler.console.rendering import STATIC_PATH, handle_console_error, template_config
+from scheduler.console.reports import REPORT_HANDLERS
 from scheduler.console.sessions import session_config
 from scheduler.console.signin import SIGN_IN_HANDLERS
 from scheduler.console.staff import STAFF_HANDLERS
@@ -82,7 +85,14 @@ def console_routes(settings: Settings) -> list[Router]:
     )
     pages = Router(
         path="/console",
-        route_handlers=[*SIGN_IN_HANDLERS, *STAFF_HANDLERS, *PARTNER_HANDLERS],
+        route_handlers=[
+            *SIGN_IN_HANDLERS,
+            *OIDC_HANDLERS,
+            *STAFF_HANDLERS,
+            *PARTNER_HANDLERS,
+            *PEOPLE_HANDLERS,
+            *REPORT_HANDLERS,
+        ],
         guards=[console_guard],
         dependencies={"viewer": Provide(provide_viewer)},
         middleware=[

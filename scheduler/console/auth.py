@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from scheduler.auth.tokens import ROLES, Principal
+from scheduler.console.sessions import rotate_session
 from scheduler.dependencies import DbSession, Now
 from scheduler.errors import Forbidden
 from scheduler.users.services import UserService
@@ -25,6 +26,10 @@ Viewer = NamedDependency[Principal]
 USER_KEY = "user"
 STAFF_ONLY = {"roles": ("staff", "admin")}
 MANAGERS = {"roles": ("partner", "staff", "admin")}
+# Pages of the resident registry and booking on behalf: staff and neighbourhood workers.
+REGISTRY = {"roles": ("worker", "staff", "admin")}
+# Suspensions: everyone who deals with residents' bookings.
+EVERYONE_BUT_RESIDENTS = {"roles": ("worker", "partner", "staff", "admin")}
 PARTNER_ONLY = {"roles": ("partner",)}
 ANONYMOUS = {"anonymous": True}
 
@@ -46,12 +51,15 @@ def session_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
         partner=stored.get("partner") if stored["role"] == "partner" else None,
         community=stored.get("community"),
         tags=tuple(stored.get("tags") or ()),
+        communities=tuple(stored.get("communities") or ()) if stored["role"] == "worker" else (),
     )
 
 
 def sign_in(request: Request[Any, Any, Any], principal: Principal, language: str) -> None:
-    """Start a fresh session for ``principal`` (anything kept before sign-in is dropped)."""
+    """Start a fresh session for ``principal`` under a new key (anything kept before sign-in
+    is dropped, and the key the browser had is forgotten: no session fixation)."""
     request.clear_session()
+    rotate_session(request)
     request.set_session(
         {
             USER_KEY: {
@@ -61,6 +69,7 @@ def sign_in(request: Request[Any, Any, Any], principal: Principal, language: str
                 "partner": principal.partner,
                 "community": principal.community,
                 "tags": list(principal.tags),
+                "communities": list(principal.communities),
             },
             "lang": language,
         }

@@ -11,9 +11,18 @@ def N_(message: str) -> str:
 DYNAMIC_MESSAGES = (
     # roles
     N_("resident"),
+    N_("worker"),
     N_("partner"),
     N_("staff"),
     N_("admin"),
+    # report groupings
+    N_("group:zone"),
+    N_("group:partner"),
+    N_("group:resource"),
+    # suspension scopes
+    N_("scope:resource"),
+    N_("scope:partner"),
+    N_("scope:everywhere"),
     # zones
     N_("zone:expo_park"),
     N_("zone:office"),

@@ -8,10 +8,16 @@ without a request signs the user out. Expired rows are ignored on read and purge
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from litestar import Litestar
-from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.stores.base import Store
+from litestar.types import Message, ScopeSession
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +26,8 @@ from scheduler.settings import Settings
 
 SESSION_COOKIE = "console_session"
 STORE_NAME = "console_sessions"
+# Set in the request's state by sign-in and sign-out: the answer carries a new session key.
+ROTATE = "console_rotate_session"
 
 
 def _seconds(value: int | timedelta | None) -> int | None:
@@ -86,9 +94,42 @@ class DatabaseSessionStore(Store):
         return max(0, int((expires_at - self._now()).total_seconds()))
 
 
+def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Store this request's session under a new key and drop the old one (sign-in: a key
+    planted in the browser before sign-in never becomes a signed-in session)."""
+    connection.scope.setdefault("state", {})[ROTATE] = None
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side backend keeps the cookie's key for ever; this one replaces it
+    when the request asked for it (``rotate_session``)."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        state = connection.scope.get("state") or {}
+        if ROTATE not in state:
+            return super().get_session_id(connection)
+        if state[ROTATE] is None:
+            state[ROTATE] = self.generate_session_id()
+        return str(state[ROTATE])
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        state = connection.scope.get("state") or {}
+        old = connection.cookies.get(self.config.key)
+        if ROTATE in state and old and old != "null":
+            await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
+        await super().store_in_message(scope_session, message, connection)
+
+
 class ConsoleSessionConfig(ServerSideSessionConfig):
     """Server-side sessions whose store is the app's database (``app.state.session_factory``)
-    rather than one of the app's named stores."""
+    rather than one of the app's named stores, with a new key at each sign-in."""
+
+    _backend_class = RotatingSessionBackend
 
     def get_store_from_app(self, app: Litestar) -> Store:
         store = app.state.get(STORE_NAME)

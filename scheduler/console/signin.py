@@ -56,6 +56,7 @@ async def sign_in_demo(request: Request[Any, Any, Any]) -> Redirect:
         name=chosen.name,
         partner=chosen.partner,
         community=chosen.community,
+        communities=chosen.communities,
     )
     sign_in(request, principal, language_of(request))
     return Redirect(safe_next(form.get("next")), status_code=303)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.params import FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
@@ -35,11 +35,14 @@ def local_today(request: Request[Any, Any, Any], now: datetime) -> date:
     return now.astimezone(ZoneInfo(request.app.state.settings.default_timezone)).date()
 
 
-@get("/", opt=MANAGERS)
+@get("/", opt={"roles": ("worker", *MANAGERS["roles"])})
 async def today(
     request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
-) -> Template:
-    """Bookings today per zone, pending approvals, suspended residents, the jobs' health."""
+) -> Template | Redirect:
+    """Bookings today per zone, pending approvals, suspended residents, the jobs' health.
+    A neighbourhood worker starts from the resident search instead."""
+    if viewer.is_worker:
+        return Redirect("/console/residents", status_code=303)
     day = local_today(request, now).isoformat()
     queries = BookingQueries(db_session)
     per_zone = {}

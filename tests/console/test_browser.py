@@ -11,6 +11,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ pytestmark = [
     ),
 ]
 PARTNER = "shangnan-middle"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
@@ -107,10 +109,12 @@ def test_console_in_chromium(tmp_path: Path) -> None:
                     gate_resource,
                     gate_booking,
                 )
+                _worker_on_a_phone(browser, base, shots, tokens, gate_resource)
+                _week_and_reports(browser, base, shots, gate_resource)
                 _offline_docs(browser, base, shots)
             finally:
                 browser.close()
-    assert len(list(shots.glob("*.png"))) >= 9
+    assert len(list(shots.glob("*.png"))) >= 15
 
 
 def _sign_in(page: Any, base: str, sub: str, shots: Path | None = None) -> None:
@@ -181,6 +185,96 @@ def _drive(
     row.locator("button", has_text="签到").click()
     expect(page.locator(f"tr[data-booking={gate_booking}]")).to_contain_text("已签到")
     page.screenshot(path=str(shots / "09-gate-checked-in.png"), full_page=True)
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "locale": "zh-CN",
+}
+
+
+def _worker_on_a_phone(
+    browser: Any, base: str, shots: Path, tokens: dict[str, str], resource_id: str
+) -> None:
+    """A neighbourhood worker on a phone: find a resident by the end of her phone number,
+    book for her tomorrow, then record her walk-in for the hour in progress."""
+    expect = playwright_api.expect
+    resident = _api(
+        base,
+        tokens["staff"],
+        "POST",
+        "/api/v1/residents",
+        {"name": "刘奶奶 Liu", "community": "shangnan-1", "phone": "139 1234 5678"},
+    )
+    _api(
+        base,
+        tokens["staff"],
+        "POST",
+        "/api/v1/suspensions",
+        {
+            "resident_id": resident["id"],
+            "scope": "partner",
+            "scope_id": "sanlin-sports",
+            "until": (datetime.now(UTC) + timedelta(days=14)).isoformat(),
+            "reason": "3 次爽约 three no-shows",
+        },
+    )
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{base}/console/sign-in")
+    page.click("[data-testid=demo-worker-zhao]")
+    page.wait_for_url(f"{base}/console/residents")
+    page.fill("input[name=phone]", "5678")  # htmx searches as the worker types
+    card = page.locator(f"li[data-resident={resident['id']}]")
+    expect(card).to_contain_text("刘奶奶 Liu")
+    expect(card).to_contain_text("139****5678")
+    expect(page).to_have_url(re.compile(r"/console/residents\?.*phone=5678"))  # a link to it
+    page.screenshot(path=str(shots / "11-worker-find.png"), full_page=True)
+
+    card.locator("text=预约 / 现场登记").click()
+    page.select_option("select[name=resource_id]", resource_id)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).astimezone(SHANGHAI).date()
+    page.fill("input[name=day]", tomorrow.isoformat())
+    page.fill("input[name=start]", "10:00")
+    page.fill("input[name=end]", "11:00")
+    page.click("button[value=book]")
+    expect(page.locator("[data-testid=booked]")).to_contain_text("已预约")
+    page.screenshot(path=str(shots / "12-worker-booked.png"), full_page=True)
+
+    page.goto(f"{base}/console/residents/{resident['id']}/book")  # the hour in progress again
+    page.select_option("select[name=resource_id]", resource_id)
+    page.click("button[value=walk_in]")
+    expect(page.locator("[data-testid=booked]")).to_contain_text("现场登记成功")
+    expect(page.locator("[data-testid=booked-status]")).to_have_text("已签到")
+    page.screenshot(path=str(shots / "13-worker-walk-in.png"), full_page=True)
+
+    page.goto(f"{base}/console/suspensions")
+    expect(page.locator("ul.cards")).to_contain_text("刘奶奶 Liu")
+    page.screenshot(path=str(shots / "14-worker-suspensions.png"), full_page=True)
+    context.close()
+
+
+def _week_and_reports(browser: Any, base: str, shots: Path, resource_id: str) -> None:
+    expect = playwright_api.expect
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in(page, base, "partner-shangnan")
+    page.goto(f"{base}/console/resources/{resource_id}/week")
+    walk_in = page.locator(".week .slot [data-booking]", has_text="刘奶奶 Liu").first
+    expect(walk_in).to_be_visible()
+    walk_in.evaluate("element => element.scrollIntoView({block: 'center'})")
+    page.screenshot(path=str(shots / "15-week.png"))
+    page.goto(f"{base}/console/reports?group_by=resource")
+    expect(page.locator("[data-testid=utilization-chart] rect").first).to_be_attached()
+    page.screenshot(path=str(shots / "16-reports.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("[data-testid=csv]")
+    assert download.value.suggested_filename.startswith("utilization-resource-")
+    text = Path(download.value.path()).read_text()
+    assert text.startswith("key,name,open_hours")
+    context.close()
 
 
 def _offline_docs(browser: Any, base: str, shots: Path) -> None:

@@ -17,25 +17,52 @@ from tests.support.builders import ok, unique
 DEMO_PARTNER = "shangnan-middle"
 SUBS = {
     "resident": "resident-wang",
+    "worker": "worker-zhao",
     "partner": "partner-shangnan",
     "staff": "staff-li",
     "admin": "admin-ops",
 }
 ROLES = ("anonymous", *SUBS)
-MANAGERS = {"anonymous": 302, "resident": 403, "partner": 200, "staff": 200, "admin": 200}
+MANAGERS = {
+    "anonymous": 302,
+    "resident": 403,
+    "worker": 403,
+    "partner": 200,
+    "staff": 200,
+    "admin": 200,
+}
 STAFF_ONLY = {**MANAGERS, "partner": 403}
+# The resident registry and booking on behalf: staff and neighbourhood workers.
+REGISTRY = {**STAFF_ONLY, "worker": 200}
+# A resident outside the worker's communities does not exist for the worker.
+REGISTRY_OUTSIDER = {**REGISTRY, "worker": 404}
+EVERYONE_BUT_RESIDENTS = {**MANAGERS, "worker": 200}
 # Every GET page of the console with the status each role gets. {own} is a resource of the
 # demo partner, {other} one of another partner (partners manage only their own).
 PAGES: dict[str, dict[str, int]] = {
-    "/console/": MANAGERS,
+    "/console/": {**MANAGERS, "worker": 303},  # a worker starts from the resident search
     "/console/approvals": MANAGERS,
     "/console/calendar": STAFF_ONLY,
     "/console/resources": MANAGERS,
     "/console/resources/{own}/windows": MANAGERS,
     "/console/resources/{other}/windows": STAFF_ONLY,
+    "/console/resources/{own}/week": MANAGERS,
+    "/console/resources/{other}/week": STAFF_ONLY,
     "/console/closures": MANAGERS,
     "/console/gate": MANAGERS,
+    "/console/reports": MANAGERS,
+    "/console/reports/csv": MANAGERS,
+    "/console/residents": REGISTRY,
+    "/console/residents/new": REGISTRY,
+    "/console/residents/{resident}": REGISTRY,
+    "/console/residents/{resident}/book": REGISTRY,
+    "/console/residents/{outsider}": REGISTRY_OUTSIDER,
+    "/console/residents/{outsider}/book": REGISTRY_OUTSIDER,
+    "/console/suspensions": EVERYONE_BUT_RESIDENTS,
     "/console/sign-in": dict.fromkeys(ROLES, 200),
+    # no identity provider is configured in these tests (tests/console/test_oidc.py has one)
+    "/console/oidc/start": dict.fromkeys(ROLES, 403),
+    "/console/oidc/callback": dict.fromkeys(ROLES, 403),
 }
 # Form posts: who may post (with a valid CSRF token); anonymous is sent to sign in.
 POSTS: dict[str, dict[str, int]] = {
@@ -46,6 +73,11 @@ POSTS: dict[str, dict[str, int]] = {
     "/console/resources/{own}/windows/{window}/delete": MANAGERS,
     "/console/closures": MANAGERS,
     "/console/gate/{booking}/check-in": MANAGERS,
+    "/console/residents/new": REGISTRY,
+    "/console/residents/{resident}": REGISTRY,
+    "/console/residents/{resident}/book": REGISTRY,
+    "/console/suspensions/{suspension}/lift": EVERYONE_BUT_RESIDENTS,
+    "/console/no-shows/{booking}/excuse": EVERYONE_BUT_RESIDENTS,
 }
 OPEN_POSTS = {"/console/sign-in/demo", "/console/sign-out", "/console/language"}
 
@@ -68,11 +100,27 @@ async def world(client: Any, tokens: Any) -> dict[str, str]:
     other = unique("ptn")
     await _ensure_partner(client, tokens, other)
     own = (await _resource(client, tokens, DEMO_PARTNER))["id"]
-    return {"own": own, "other": (await _resource(client, tokens, other))["id"]}
+    resident = await _resident(client, tokens, "shangnan-1")  # one of worker-zhao's
+    outsider = await _resident(client, tokens, "elsewhere-9")
+    return {
+        "own": own,
+        "other": (await _resource(client, tokens, other))["id"],
+        "resident": resident,
+        "outsider": outsider,
+    }
+
+
+async def _resident(client: Any, tokens: Any, community: str) -> str:
+    body = {"name": "陈 Chen", "community": community}
+    return str(
+        ok(await client.post("/api/v1/residents", json=body, headers=tokens.staff()), 201)["id"]
+    )
 
 
 def _fill(path: str, world: dict[str, str]) -> str:
-    return path.format(window="win_missing", booking="bkg_missing", **world)
+    return path.format(
+        window="win_missing", booking="bkg_missing", suspension="sus_missing", **world
+    )
 
 
 def test_every_console_route_is_in_the_matrix(console_app: Any) -> None:
@@ -94,7 +142,9 @@ async def test_pages_by_role(browser_client: Any, world: dict[str, str], role: s
         assert response.status_code == expected[role], (path, role, response.text[:300])
         if expected[role] == 302:
             assert response.headers["location"].startswith("/console/sign-in")
-        if expected[role] == 200:
+        if expected[role] == 200 and path.endswith("/csv"):
+            assert response.headers["content-type"].startswith("text/csv")
+        elif expected[role] == 200:
             assert response.headers["content-type"].startswith("text/html")
             assert "content-security-policy" in response.headers
             assert response.headers["cache-control"] == "no-store"
