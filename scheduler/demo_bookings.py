@@ -46,16 +46,20 @@ class Resident:
     name: str
     community: str
     elderly: bool = False  # no smartphone: staff book on their behalf
+    tags: tuple[str, ...] = ()
 
     @property
     def principal(self) -> Principal:
-        return Principal(sub=self.sub, role="resident", name=self.name, community=self.community)
+        return Principal(
+            sub=self.sub, role="resident", name=self.name, community=self.community, tags=self.tags
+        )
 
 
 WANG = Resident("resident-wang", "王阿姨 Wang", "shangnan-1")
 ZHANG = Resident("resident-zhang-laoshi", "张老师", "shangnan-1")
 LI = Resident("resident-li-daye", "李大爷", "shangnan-2", elderly=True)
-CHEN = Resident("resident-chen", "陈师傅", "shangnan-3")
+# A taxi driver with a visitor pass: parks by day (visitors) and by night (residents).
+CHEN = Resident("resident-chen", "陈师傅", "shangnan-3", tags=("visitor",))
 ZHAO = Resident("resident-zhao-apo", "赵阿婆", "shangnan-2", elderly=True)
 WU = Resident("resident-wu-nainai", "吴奶奶", "shangnan-3", elderly=True)
 LIU = Resident("resident-liu", "刘先生", "shangnan-1")
