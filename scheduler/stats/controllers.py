@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get
@@ -17,6 +18,7 @@ from scheduler.openapi import problems
 from scheduler.stats import schemas
 from scheduler.stats.services import PeopleService, UtilizationService, as_csv, people_csv
 
+T = TypeVar("T")
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
 
@@ -50,6 +52,21 @@ class _AlsoCsv(Operation):
             )
 
 
+def _json_or_csv(
+    request: Request[Any, Any, Any], report: T, as_text: Callable[[], str], filename: str
+) -> Response[T]:
+    """The report as JSON, or as a CSV download when the client asks for ``text/csv``."""
+    wanted = request.accept.best_match([JSON_MEDIA_TYPE, CSV_MEDIA_TYPE], default=JSON_MEDIA_TYPE)
+    if wanted != CSV_MEDIA_TYPE:
+        return Response(report)
+    csv_response = Response(
+        as_text(),
+        media_type=CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+    return cast("Response[T]", csv_response)
+
+
 class StatsController(Controller):
     path = "/api/v1/stats"
     tags = ["Reports"]
@@ -74,16 +91,8 @@ class StatsController(Controller):
         over the local days `from` to `to`, inclusive (partners: their own resources; staff:
         all). Send `Accept: text/csv` for CSV."""
         report = await UtilizationService(db_session).report(principal, start, end, group_by)
-        wanted = request.accept.best_match([JSON_MEDIA_TYPE, "text/csv"], default=JSON_MEDIA_TYPE)
-        if wanted != "text/csv":
-            return Response(report)
-        filename = f"utilization-{group_by}-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
-        csv_response = Response(
-            as_csv(report),
-            media_type=CSV_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
-        return cast("Response[schemas.Utilization]", csv_response)
+        name = f"utilization-{group_by}-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
+        return _json_or_csv(request, report, lambda: as_csv(report), name)
 
     @get(
         "/people",
@@ -107,13 +116,5 @@ class StatsController(Controller):
         `Accept: text/csv` for CSV."""
         zone = ZoneInfo(state.settings.default_timezone)
         report = await PeopleService(db_session).report(principal, start, end, zone)
-        wanted = request.accept.best_match([JSON_MEDIA_TYPE, "text/csv"], default=JSON_MEDIA_TYPE)
-        if wanted != "text/csv":
-            return Response(report)
-        filename = f"people-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
-        csv_response = Response(
-            people_csv(report),
-            media_type=CSV_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
-        return cast("Response[schemas.People]", csv_response)
+        name = f"people-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
+        return _json_or_csv(request, report, lambda: people_csv(report), name)
