@@ -44,6 +44,7 @@ from scheduler.residents.controllers import (
 )
 from scheduler.resources.controllers import ResourceController
 from scheduler.settings import Settings
+from scheduler.standing.controllers import StandingOrderController
 from scheduler.stats.controllers import StatsController
 from scheduler.users.controllers import UserController
 from scheduler.users.dependencies import provide_principal
@@ -63,6 +64,7 @@ ROUTE_HANDLERS = [
     AvailabilityController,
     BookingController,
     ApprovalController,
+    StandingOrderController,
     DrawController,
     UserController,
     ResidentController,

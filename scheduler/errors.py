@@ -152,6 +152,13 @@ class InvalidTransition(Conflict):
     title = "This change is not possible in the booking's current state"
 
 
+class StandingOrderState(Conflict):
+    """Pause, resume or end asked of a standing order whose status does not allow it."""
+
+    code = "standing_order_state"
+    title = "This change is not possible in the standing order's current state"
+
+
 class IdempotencyKeyReused(SchedulerError):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was used for a different request"

@@ -21,6 +21,7 @@ from scheduler.duties.repositories import DutyRepository
 from scheduler.idempotency.repositories import IdempotencyRepository
 from scheduler.residents.privacy import PrivacyService
 from scheduler.residents.suspensions import SuspensionService
+from scheduler.standing.services import StandingOrderService
 
 SYSTEM = "system:jobs"
 SHORTEST_PENDING_EXPIRY = timedelta(minutes=5)
@@ -138,9 +139,15 @@ class DutyService:
     async def draw_due(self, now: datetime) -> int:
         return await DrawService(self.session).run_due(now)
 
+    async def book_standing_orders(self, now: datetime) -> int:
+        """Book every standing-order occurrence whose release moment has come (the runner
+        also schedules a run at each upcoming release moment, so this catches up)."""
+        return await StandingOrderService(self.session).book_due(now)
+
 
 DUTIES: tuple[str, ...] = (
     "draw_due",
+    "book_standing_orders",
     "expire_pending",
     "lapse_offers",
     "offer_waitlist",

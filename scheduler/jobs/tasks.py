@@ -144,3 +144,23 @@ async def run_draw(resource_id: str, release_at: str) -> bool:
     )
     runtime.runs += 1
     return drawn
+
+
+async def run_standing_orders(release_at: str) -> int:
+    """Book the standing-order occurrences released at one instant (scheduled for that exact
+    instant by the runner); the periodic duty catches up anything this misses."""
+    runtime = current()
+
+    async def book(session: AsyncSession) -> int:
+        count: int = await DutyService(session).book_standing_orders(runtime.clock.now())
+        return count
+
+    booked = await run_duty(
+        runtime,
+        "book_standing_orders",
+        lambda: transact(runtime.session_factory, book, "book_standing_orders"),
+    )
+    runtime.runs += 1
+    if booked:
+        log.info("standing_orders", release_at=release_at, decided=booked)
+    return booked

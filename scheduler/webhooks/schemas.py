@@ -22,6 +22,7 @@ PublicEvent = Literal[
     "booking.expired",
     "release.opened",
     "draw.completed",
+    "standing_order.occurrence",
     "webhook.disabled",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(PublicEvent)

@@ -1,0 +1,136 @@
+"""Every query of standing orders and their occurrences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.auth.tokens import Principal
+from scheduler.db.catalogue import Resource, User
+from scheduler.db.standing import StandingOccurrence, StandingOrder
+
+DUE_BATCH = 200
+
+
+class StandingOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, order: StandingOrder, occurrences: Sequence[StandingOccurrence]) -> None:
+        self.session.add(order)
+        self.session.add_all(occurrences)
+
+    async def get(self, order_id: str) -> StandingOrder | None:
+        return await self.session.get(StandingOrder, order_id)
+
+    async def occurrences(self, order_id: str) -> list[StandingOccurrence]:
+        query = (
+            select(StandingOccurrence)
+            .where(StandingOccurrence.standing_order_id == order_id)
+            .order_by(StandingOccurrence.starts_at)
+        )
+        return list(await self.session.scalars(query))
+
+    async def counts(self, order_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Occurrences of each order by status, in one statement."""
+        if not order_ids:
+            return {}
+        query = (
+            select(
+                StandingOccurrence.standing_order_id,
+                StandingOccurrence.status,
+                func.count(),
+            )
+            .where(StandingOccurrence.standing_order_id.in_(order_ids))
+            .group_by(StandingOccurrence.standing_order_id, StandingOccurrence.status)
+        )
+        found: dict[str, dict[str, int]] = {order_id: {} for order_id in order_ids}
+        for order_id, status, count in await self.session.execute(query):
+            found[order_id][status] = count
+        return found
+
+    async def visible(
+        self, caller: Principal, status: str | None, limit: int, offset: int
+    ) -> tuple[list[StandingOrder], int]:
+        """The orders ``caller`` may see: their own (held or created), their resources'
+        (partners), their communities' residents' (workers), every one (staff)."""
+        query = select(StandingOrder)
+        if caller.role == "partner":
+            query = query.join(Resource, Resource.id == StandingOrder.resource_id).where(
+                Resource.partner_id == caller.partner
+            )
+        elif caller.is_worker:
+            query = query.join(User, User.id == StandingOrder.holder_id).where(
+                User.community.in_(caller.communities) | (StandingOrder.created_by == caller.sub)
+            )
+        elif not caller.is_staff:
+            query = query.where(
+                (StandingOrder.holder_id == caller.sub) | (StandingOrder.created_by == caller.sub)
+            )
+        if status is not None:
+            query = query.where(StandingOrder.status == status)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(StandingOrder.created_at.desc(), StandingOrder.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def due(self, now: datetime) -> list[StandingOccurrence]:
+        """Pending occurrences whose release moment has come, oldest first. Rows another
+        worker is deciding are skipped (PostgreSQL); ``claim`` settles any race."""
+        query = (
+            select(StandingOccurrence)
+            .where(StandingOccurrence.status == "pending", StandingOccurrence.release_at <= now)
+            .order_by(StandingOccurrence.release_at, StandingOccurrence.id)
+            .limit(DUE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(query))
+
+    async def upcoming_releases(self, start: datetime, end: datetime) -> list[datetime]:
+        """Distinct release moments of pending occurrences in ``(start, end]``."""
+        query = (
+            select(StandingOccurrence.release_at)
+            .where(
+                StandingOccurrence.status == "pending",
+                StandingOccurrence.release_at > start,
+                StandingOccurrence.release_at <= end,
+            )
+            .distinct()
+            .order_by(StandingOccurrence.release_at)
+            .limit(DUE_BATCH)
+        )
+        return list(await self.session.scalars(query))
+
+    async def claim(self, occurrence_id: int, now: datetime) -> bool:
+        """Take a pending occurrence for deciding, once: a concurrent run that claimed it
+        first leaves this one 0 rows (on PostgreSQL it waits for that run's commit and then
+        sees the row no longer pending)."""
+        result = await self.session.execute(
+            update(StandingOccurrence)
+            .where(StandingOccurrence.id == occurrence_id, StandingOccurrence.status == "pending")
+            .values(decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def close_pending(
+        self, order_id: str, status: str, released_by: datetime | None = None
+    ) -> int:
+        """Mark the order's pending occurrences (only those released by ``released_by``,
+        when given) ``status``; returns how many."""
+        query = update(StandingOccurrence).where(
+            StandingOccurrence.standing_order_id == order_id,
+            StandingOccurrence.status == "pending",
+        )
+        if released_by is not None:
+            query = query.where(StandingOccurrence.release_at <= released_by)
+        result = await self.session.execute(
+            query.values(status=status).execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
