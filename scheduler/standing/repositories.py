@@ -19,9 +19,13 @@ class StandingOrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def add(self, order: StandingOrder, occurrences: Sequence[StandingOccurrence]) -> None:
+    async def add(self, order: StandingOrder, occurrences: Sequence[StandingOccurrence]) -> None:
+        # The order first: without a relationship() the unit of work need not insert it
+        # before the occurrences that reference it.
         self.session.add(order)
+        await self.session.flush()
         self.session.add_all(occurrences)
+        await self.session.flush()
 
     async def get(self, order_id: str) -> StandingOrder | None:
         return await self.session.get(StandingOrder, order_id)

@@ -162,8 +162,7 @@ class StandingOrderService:
             )
             for r in ranges
         ]
-        self.orders.add(order, occurrences)
-        await self.session.flush()
+        await self.orders.add(order, occurrences)
         self._resources[resource.id] = (resource, policy)
         for occurrence in occurrences:
             if occurrence.release_at <= now:
