@@ -320,7 +320,7 @@ class StandingOrderService:
         if after is None:
             raise StandingOrderState(
                 f"A standing order that is {order.status} cannot {action}.",
-                status_now=order.status,
+                current_status=order.status,
                 action=action,
             )
         if action == "resume":

@@ -307,6 +307,37 @@ async def _no_show(world: World) -> tuple[str, dict[str, Any]]:
     return f"/api/v1/bookings/{booking}/excuse", {"reason": "in hospital"}
 
 
+def standing_body(resource: str) -> dict[str, Any]:
+    return {
+        "resource_id": resource,
+        "start_time": "10:00",
+        "end_time": "11:00",
+        "from": "2026-12-02",
+        "until": "2026-12-03",
+        "weekdays": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"],
+    }
+
+
+async def _new_standing_order(world: World) -> tuple[str, dict[str, Any]]:
+    return "/api/v1/standing-orders", standing_body(await world.resource())
+
+
+def standing_route(suffix: str = "", *, paused: bool = False) -> Setup:
+    """A fresh standing order of ``resident`` (paused first when ``paused``)."""
+
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        body = standing_body(await world.resource())
+        made = await world.client.post(
+            "/api/v1/standing-orders", json=body, headers=world.headers["resident"]
+        )
+        path = f"/api/v1/standing-orders/{ok(made, 201)['id']}"
+        if paused:
+            ok(await world.client.post(f"{path}/pause", headers=world.headers["resident"]))
+        return path + suffix, None
+
+    return setup
+
+
 ALL = (200,) * 7
 SIGNED_IN = (401, 200, 200, 200, 200, 200, 200)
 STAFF_ONLY = (401, 403, 403, 403, 403, 200, 200)
@@ -600,6 +631,41 @@ MATRIX = [
         "/api/v1/resources/{resource_id}/calendar.ics",
         with_resource("/calendar.ics"),
         OWNER_MANAGES,
+    ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders",
+        _new_standing_order,
+        (401, 201, 201, 201, 201, 201, 201),
+    ),
+    Case("GET", "/api/v1/standing-orders", fixed("/api/v1/standing-orders"), SIGNED_IN),
+    Case(
+        "GET",
+        "/api/v1/standing-orders/{order_id}",
+        standing_route(),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders/{order_id}/pause",
+        standing_route("/pause"),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders/{order_id}/resume",
+        standing_route("/resume", paused=True),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders/{order_id}/end",
+        standing_route("/end"),
+        HOLDER_AND_OWNER,
+        worker=200,
     ),
     Case("GET", "/metrics", fixed("/metrics"), ALL),
     Case(
