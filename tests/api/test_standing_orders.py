@@ -9,11 +9,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import func, select
 
 from scheduler.db.bookings import Booking, OutboxEvent
 from scheduler.db.standing import StandingOrder
 from scheduler.duties.services import DutyService
+from scheduler.jobs import tasks
+from scheduler.jobs.resilience import ResilientScheduler
+from scheduler.jobs.runner import JobRunner
 from scheduler.standing.services import OCCURRENCE_EVENT
 from tests.support.builders import (
     Tokens,
@@ -331,3 +335,27 @@ async def test_an_rrule_pattern_and_a_retried_create_with_an_idempotency_key(
     listed = ok(await client.get(BASE, headers=elder))
     assert listed["total"] == 1 and listed["items"][0]["counts"] == {"pending": 9}
     ok(await client.post(f"{BASE}/{first.json()['id']}/end", headers=elder))
+
+
+async def test_the_runner_schedules_a_run_at_the_exact_release_moment(
+    client, tokens: Tokens, clock, db, settings
+):
+    clock.set(NOW)
+    lunch = await canteen(client, tokens)
+    elder = tokens.resident(sub=unique("elder"))
+    body = {"resource_id": lunch["id"], **MONTH, "until": "2027-03-02"}
+    order = ok(await client.post(BASE, json=body, headers=elder), 201)
+    clock.set(released(1) - timedelta(minutes=5))
+    runner = JobRunner(settings, db.kw["bind"], db, clock)
+    runner.scheduler = ResilientScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+    tasks.bind(tasks.Runtime(db, clock, runner.monitor))
+    try:
+        await runner._plan_standing_orders()
+        job = runner.scheduler.get_job(f"standing:{released(1).isoformat()}")
+        assert job is not None and job.trigger.run_date == released(1)
+        clock.set(released(1))  # the job fires at that instant
+        assert await tasks.run_standing_orders(*job.args) >= 1
+    finally:
+        tasks.bind(None)
+    tuesday = by_day(await read(client, elder, order["id"]))["2027-03-02"]
+    assert tuesday["outcome"] == "booked" and tuesday["decided_at"] == "2027-03-01T08:00:00Z"
