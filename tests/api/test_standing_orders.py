@@ -6,9 +6,11 @@ communities, and bad input that writes nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import func, select
 
@@ -19,6 +21,7 @@ from scheduler.jobs import tasks
 from scheduler.jobs.resilience import ResilientScheduler
 from scheduler.jobs.runner import JobRunner
 from scheduler.standing.services import OCCURRENCE_EVENT
+from scheduler.webhooks.dispatch import DispatchService
 from tests.support.builders import (
     Tokens,
     assert_problem,
@@ -359,3 +362,34 @@ async def test_the_runner_schedules_a_run_at_the_exact_release_moment(
         tasks.bind(None)
     tuesday = by_day(await read(client, elder, order["id"]))["2027-03-02"]
     assert tuesday["outcome"] == "booked" and tuesday["decided_at"] == "2027-03-01T08:00:00Z"
+
+
+async def test_the_partner_webhook_hears_each_occurrence(client, tokens: Tokens, clock, db):
+    clock.set(NOW)
+    lunch = await canteen(client, tokens)
+    hook = {"url": "http://127.0.0.1:9/hooks", "events": ["standing_order.occurrence"]}
+    partner = tokens.partner(lunch["partner_id"])
+    ok(await client.post("/api/v1/webhooks", json=hook, headers=partner), 201)
+    elder = tokens.resident(sub=unique("elder"))
+    body = {"resource_id": lunch["id"], **MONTH, "until": "2027-03-02"}
+    order = ok(await client.post(BASE, json=body, headers=elder), 201)
+    await run_duty(db, released(1))
+    received: list[dict[str, Any]] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        received.append(json.loads(request.content))
+        return httpx.Response(204)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receive)) as http:
+        for _ in range(2):  # fan out, then deliver
+            async with db() as session, session.begin():
+                await DispatchService(session).fan_out(released(1))
+            async with db() as session, session.begin():
+                await DispatchService(session).deliver_due(released(1), http)
+    mine = [r for r in received if r["data"]["standing_order_id"] == order["id"]]
+    assert [r["type"] for r in mine] == ["standing_order.occurrence"] * 2
+    assert [(r["data"]["local_start"], r["data"]["outcome"]) for r in mine] == [
+        ("2027-03-01T11:30:00+08:00", "booked"),
+        ("2027-03-02T11:30:00+08:00", "booked"),
+    ]
+    assert mine[0]["data"]["booking_id"] == by_day(order)["2027-03-01"]["booking_id"]
