@@ -31,6 +31,7 @@ from scheduler.clock import ManualClock
 from scheduler.db.bookings import Booking
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.duties.services import DutyService
+from scheduler.standing.repositories import DUE_BATCH
 
 NOW = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
@@ -83,8 +84,13 @@ async def run(url: str, settings: object, orders: int, days: int) -> None:
         sessions = create_session_factory(engine)
 
         async def duty(at: datetime) -> int:
-            async with sessions() as session, session.begin():
-                return await DutyService(session).book_standing_orders(at)
+            total = 0
+            while True:  # as the job runs it: one transaction per batch
+                async with sessions() as session, session.begin():
+                    count = await DutyService(session).book_standing_orders(at)
+                total += count
+                if count < DUE_BATCH:
+                    return total
 
         for day in range(1, days):
             at = released(day)

@@ -140,8 +140,9 @@ class DutyService:
         return await DrawService(self.session).run_due(now)
 
     async def book_standing_orders(self, now: datetime) -> int:
-        """Book every standing-order occurrence whose release moment has come (the runner
-        also schedules a run at each upcoming release moment, so this catches up)."""
+        """Book a batch of the standing-order occurrences whose release moment has come; the
+        job repeats it while batches come back full (``jobs.tasks.BATCHED``). The runner also
+        schedules a run at each upcoming release moment, so this catches up."""
         return await StandingOrderService(self.session).book_due(now)
 
 

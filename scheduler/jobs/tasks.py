@@ -28,10 +28,13 @@ from scheduler.jobs.monitor import DutyMonitor, wall_clock
 from scheduler.jobs.repositories import DutyRunRepository
 from scheduler.jobs.resilience import transact
 from scheduler.settings import Settings
+from scheduler.standing.repositories import DUE_BATCH
 
 log = structlog.get_logger("scheduler.jobs")
 T = TypeVar("T")
 LEADER = f"{socket.gethostname()}:{os.getpid()}"
+# Duties that handle a batch per transaction, and the batch size: repeated while a batch is full.
+BATCHED = {"book_standing_orders": DUE_BATCH}
 
 
 @dataclass
@@ -104,7 +107,14 @@ async def _duty(runtime: Runtime, name: str) -> int:
         count: int = await getattr(DutyService(session, retention), name)(runtime.clock.now())
         return count
 
-    return await transact(runtime.session_factory, work, name)
+    if name not in BATCHED:
+        return await transact(runtime.session_factory, work, name)
+    total = 0
+    while True:  # one short transaction per batch, until a batch comes back short
+        count = await transact(runtime.session_factory, work, name)
+        total += count
+        if count < BATCHED[name]:
+            return total
 
 
 async def publish(runtime: Runtime) -> None:
@@ -151,14 +161,8 @@ async def run_standing_orders(release_at: str) -> int:
     instant by the runner); the periodic duty catches up anything this misses."""
     runtime = current()
 
-    async def book(session: AsyncSession) -> int:
-        count: int = await DutyService(session).book_standing_orders(runtime.clock.now())
-        return count
-
     booked = await run_duty(
-        runtime,
-        "book_standing_orders",
-        lambda: transact(runtime.session_factory, book, "book_standing_orders"),
+        runtime, "book_standing_orders", partial(_duty, runtime, "book_standing_orders")
     )
     runtime.runs += 1
     if booked:

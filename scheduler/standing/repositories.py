@@ -12,7 +12,14 @@ from scheduler.auth.tokens import Principal
 from scheduler.db.catalogue import Resource, User
 from scheduler.db.standing import StandingOccurrence, StandingOrder
 
-DUE_BATCH = 200
+# Occurrences decided per transaction by the booking duty: one, like one booking request.
+# A transaction holding several bookings holds several holders' row locks and several slots'
+# ledger rows until its commit: two such runs deadlocked on PostgreSQL (holder rows taken in
+# one order, ledger rows in another), and people booking by hand at the release waited
+# behind the whole batch.
+DUE_BATCH = 1
+# Release moments planned per look-ahead.
+PLANNED_RELEASES = 200
 
 
 class StandingOrderRepository:
@@ -84,14 +91,14 @@ class StandingOrderRepository:
         )
         return list(rows), int(total or 0)
 
-    async def due(self, now: datetime) -> list[StandingOccurrence]:
+    async def due(self, now: datetime, limit: int = DUE_BATCH) -> list[StandingOccurrence]:
         """Pending occurrences whose release moment has come, oldest first. Rows another
         worker is deciding are skipped (PostgreSQL); ``claim`` settles any race."""
         query = (
             select(StandingOccurrence)
             .where(StandingOccurrence.status == "pending", StandingOccurrence.release_at <= now)
             .order_by(StandingOccurrence.release_at, StandingOccurrence.id)
-            .limit(DUE_BATCH)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return list(await self.session.scalars(query))
@@ -107,7 +114,7 @@ class StandingOrderRepository:
             )
             .distinct()
             .order_by(StandingOccurrence.release_at)
-            .limit(DUE_BATCH)
+            .limit(PLANNED_RELEASES)
         )
         return list(await self.session.scalars(query))
 

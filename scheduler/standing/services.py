@@ -262,12 +262,15 @@ class StandingOrderService:
         )
 
     async def book_due(self, now: datetime) -> int:
-        """The duty: decide every occurrence whose release moment has come (catching up any
-        missed while no job ran). An occurrence is decided once however many runs race."""
-        decided = 0
+        """The duty: decide ``DUE_BATCH`` occurrence(s) whose release moment has come
+        (catching up any missed while no job ran), oldest first; returns how many it handled,
+        so the job runs it again, in a new transaction, while a batch comes back full. An
+        occurrence is decided once however many runs race."""
+        handled = 0
         for occurrence in await self.orders.due(now):
             if not await self.orders.claim(occurrence.id, now):
                 continue
+            handled += 1
             order = await self.orders.get(occurrence.standing_order_id)
             assert order is not None
             if order.status != "active":
@@ -275,9 +278,9 @@ class StandingOrderService:
                 occurrence.status = "skipped" if order.status == "paused" else "ended"
                 occurrence.decided_at = now
                 continue
-            decided += await self.decide(order, occurrence, now)
+            await self.decide(order, occurrence, now)
         await self.session.flush()
-        return decided
+        return handled
 
     async def upcoming_releases(self, now: datetime, within: timedelta) -> list[datetime]:
         return await self.orders.upcoming_releases(now, now + within)
