@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.db.catalogue import Resource, User
 from scheduler.db.standing import StandingOccurrence, StandingOrder
+from scheduler.db.statements import dialect_of
 
-# Occurrences decided per transaction by the booking duty: one, like one booking request.
-# A transaction holding several bookings holds several holders' row locks and several slots'
-# ledger rows until its commit: two such runs deadlocked on PostgreSQL (holder rows taken in
-# one order, ledger rows in another), and people booking by hand at the release waited
-# behind the whole batch.
-DUE_BATCH = 1
+# Occurrences decided per transaction by the booking duty. A batch holds several holders'
+# row locks and several slots' ledger rows until its commit, so two batches at once could
+# deadlock on PostgreSQL (holder rows taken in one order, ledger rows in another): runs take
+# ``RUNS_LOCK`` first and never overlap. Small, so people booking by hand at the release
+# wait at most one batch.
+DUE_BATCH = 10
+RUNS_LOCK = 0x5374616E64696E67  # "Standing": the booking duty's advisory transaction lock
 # Release moments planned per look-ahead.
 PLANNED_RELEASES = 200
 
@@ -90,6 +92,14 @@ class StandingOrderRepository:
             .offset(offset)
         )
         return list(rows), int(total or 0)
+
+    async def one_run_at_a_time(self) -> None:
+        """Wait for any other booking-duty transaction to end (PostgreSQL; SQLite has one
+        writer at a time anyway)."""
+        if dialect_of(self.session) == "postgresql":
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": RUNS_LOCK}
+            )
 
     async def due(self, now: datetime, limit: int = DUE_BATCH) -> list[StandingOccurrence]:
         """Pending occurrences whose release moment has come, oldest first. Rows another

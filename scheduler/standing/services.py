@@ -267,6 +267,7 @@ class StandingOrderService:
         so the job runs it again, in a new transaction, while a batch comes back full. An
         occurrence is decided once however many runs race."""
         handled = 0
+        await self.orders.one_run_at_a_time()
         for occurrence in await self.orders.due(now):
             if not await self.orders.claim(occurrence.id, now):
                 continue
