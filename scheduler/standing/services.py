@@ -8,7 +8,6 @@ ledger), inside its own savepoint so a refusal undoes only that attempt.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -34,9 +33,9 @@ from scheduler.errors import (
     StandingOrderState,
     ValidationFailed,
 )
-from scheduler.ids import new_id
 from scheduler.outbox.repositories import OutboxRepository
 from scheduler.standing import schemas
+from scheduler.standing.records import new_order, occurrence_payload, principal_of
 from scheduler.standing.repositories import StandingOrderRepository
 from scheduler.standing.views import view
 
@@ -44,30 +43,6 @@ OCCURRENCE_EVENT = "standing_order.occurrence"
 # Refusals that mean "not yet" (the partner moved the release or shortened the horizon
 # after the order was made): the occurrence waits for its new release moment instead.
 NOT_YET = ("not_released", "horizon")
-
-
-def creator_of(caller: Principal) -> dict[str, Any]:
-    return {
-        "sub": caller.sub,
-        "role": caller.role,
-        "name": caller.name,
-        "partner": caller.partner,
-        "community": caller.community,
-        "tags": list(caller.tags),
-        "communities": list(caller.communities),
-    }
-
-
-def principal_of(creator: dict[str, Any]) -> Principal:
-    return Principal(
-        sub=creator["sub"],
-        role=creator["role"],
-        name=creator.get("name") or "",
-        partner=creator.get("partner"),
-        community=creator.get("community"),
-        tags=tuple(creator.get("tags") or ()),
-        communities=tuple(creator.get("communities") or ()),
-    )
 
 
 class StandingOrderService:
@@ -128,30 +103,7 @@ class StandingOrderService:
             raise refused(refusal, zone) from None
         tags = set(holder.tags) | (set(caller.tags) if holder.id == caller.sub else set())
         early = head_start(policy.release, tuple(sorted(tags)))
-        order = StandingOrder(
-            id=new_id("sto"),
-            resource_id=resource.id,
-            holder_id=holder.id,
-            holder_name=holder.name,
-            created_by=caller.sub,
-            creator=creator_of(caller),
-            pattern=msgspec.to_builtins(
-                schemas.StandingPattern(
-                    pattern.start_time,
-                    pattern.end_time,
-                    list(pattern.weekdays) or None,
-                    pattern.rrule,
-                )
-            ),
-            first_day=data.from_,
-            last_day=data.until,
-            quantity=data.quantity,
-            note=data.note,
-            status="active",
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+        order = new_order(data, pattern, resource, holder, caller, now)
         occurrences = [
             StandingOccurrence(
                 standing_order_id=order.id,
@@ -230,28 +182,7 @@ class StandingOrderService:
         resource: Resource,
         now: datetime,
     ) -> None:
-        zone = ZoneInfo(resource.timezone)
-        refusal = None
-        if occurrence.status == "refused":
-            refusal = {
-                "code": occurrence.refusal_code,
-                "status": occurrence.refusal_status,
-                "detail": occurrence.refusal_detail,
-            }
-        payload = {
-            "standing_order_id": order.id,
-            "resource_id": resource.id,
-            "resource_name": resource.name,
-            "holder": {"sub": order.holder_id, "name": order.holder_name},
-            "starts_at": occurrence.starts_at.isoformat(),
-            "ends_at": occurrence.ends_at.isoformat(),
-            "local_start": occurrence.starts_at.astimezone(zone).isoformat(),
-            "local_end": occurrence.ends_at.astimezone(zone).isoformat(),
-            "outcome": occurrence.status,
-            "booking_id": occurrence.booking_id,
-            "booking_status": occurrence.booking_status,
-            "refusal": refusal,
-        }
+        payload = occurrence_payload(order, occurrence, resource)
         OutboxRepository(self.session).emit(
             OCCURRENCE_EVENT,
             payload,
