@@ -399,3 +399,28 @@ async def test_the_partner_webhook_hears_each_occurrence(client, tokens: Tokens,
         ("2027-03-02T11:30:00+08:00", "booked"),
     ]
     assert mine[0]["data"]["booking_id"] == by_day(order)["2027-03-01"]["booking_id"]
+
+
+async def test_a_release_moved_later_is_waited_for_and_approval_leaves_bookings_pending(
+    client, tokens: Tokens, clock, db
+):
+    clock.set(NOW)
+    lunch = await canteen(client, tokens)
+    path = f"/api/v1/resources/{lunch['id']}"
+    ok(await client.patch(path, json={"policy": {"approval": "staff"}}, headers=tokens.staff()))
+    elder = tokens.resident(sub=unique("elder"))
+    body = {"resource_id": lunch["id"], **MONTH, "until": "2027-03-02"}
+    order = ok(await client.post(BASE, json=body, headers=elder), 201)
+    assert by_day(order)["2027-03-01"]["booking_status"] == "pending"  # awaiting staff
+    # The partner now releases at 20:00: at 16:00 Tuesday is not bookable, so it waits.
+    later = {"policy": {"release": {"days_ahead": 1, "at": "20:00"}}}
+    ok(await client.patch(path, json=later, headers=tokens.staff()))
+    clock.set(released(1))
+    await run_duty(db, released(1))
+    tuesday = by_day(await read(client, elder, order["id"]))["2027-03-02"]
+    assert tuesday["outcome"] == "pending" and tuesday["release_at"] == "2027-03-01T12:00:00Z"
+    at_eight = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    clock.set(at_eight)
+    await run_duty(db, at_eight)
+    tuesday = by_day(await read(client, elder, order["id"]))["2027-03-02"]
+    assert tuesday["outcome"] == "booked" and tuesday["booking_status"] == "pending"
