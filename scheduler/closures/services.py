@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from scheduler.timeparams import parse_bound
 MAX_CLOSURE = timedelta(days=3 * 366)
 
 
+@runtime_checkable
 class AffectedNotifier(Protocol):
     """Tells every booking a new closure overlaps (``booking.affected_by_closure``), in the
     closure's transaction. Implemented by ``bookings.closures.notify_affected``: bookings sit
