@@ -82,7 +82,9 @@ def assert_booking_view(data: dict[str, Any], resource_name: str) -> None:
 
 
 async def test_every_lottery_loser_hears_not_selected(client, tokens, db, receiver, http):
-    partner, _ = await partner_with_hook(client, tokens, receiver.url)
+    events = ["booking.not_selected", "booking.confirmed"]
+    partner, hook = await partner_with_hook(client, tokens, receiver.url, events)
+    assert hook["events"] == events
     release = {"days_ahead": 7, "at": "09:00"}
     resource = await open_resource(
         client, tokens, partner, capacity=2, allocation="lottery", release=release
@@ -98,6 +100,7 @@ async def test_every_lottery_loser_hears_not_selected(client, tokens, db, receiv
     losers = received(receiver, "booking.not_selected")
     winners = received(receiver, "booking.confirmed")
     assert len(losers) == 3 and len(winners) == 2
+    assert {r.json["type"] for r in receiver.requests} == set(events), "only what it asked for"
     assert sorted(b["id"] for b in losers + winners) == sorted(entries)
     for data in losers:
         assert data["status"] == "not_selected" and data["draw_at"] == "2026-12-01T01:00:00Z"
