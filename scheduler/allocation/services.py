@@ -170,12 +170,17 @@ class ApplicationService:
         if not accepts_applications(
             state_of(row, now), row.applications_open_at, row.applications_close_at, now
         ):
+            state = state_of(row, now)
+            opens, closes = (
+                row.applications_open_at.isoformat(),
+                row.applications_close_at.isoformat(),
+            )
             raise RoundNotOpen(
-                f"Round {row.name!r} takes applications from {row.applications_open_at} "
-                f"until {row.applications_close_at} while open; it is {state_of(row, now)}.",
-                state=state_of(row, now),
-                applications_open_at=row.applications_open_at.isoformat(),
-                applications_close_at=row.applications_close_at.isoformat(),
+                f"Round {row.name!r} takes applications from {opens} until {closes} while it is "
+                f"open; it is {state}.",
+                state=state,
+                applications_open_at=opens,
+                applications_close_at=closes,
             )
         return row
 
