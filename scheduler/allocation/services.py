@@ -241,19 +241,20 @@ class ApplicationService:
 
     async def _visible(
         self, round_id: str, application_id: str, caller: Principal
-    ) -> AllocationApplication:
+    ) -> tuple[AllocationRound, AllocationApplication]:
         """The application for staff and for its applicant; 404 for anyone else."""
-        await self.round_service.visible(round_id, caller)
+        row = await self.round_service.visible(round_id, caller)
         found = await self.rounds.application(round_id, application_id)
         if found is None or not (caller.is_staff or found.applicant_id == caller.sub):
             raise NotFound(f"No application {application_id!r}.")
-        return found
+        return row, found
 
     async def get(
         self, round_id: str, application_id: str, caller: Principal
     ) -> schemas.Application:
-        found = await self._visible(round_id, application_id, caller)
-        return to_application(found, await self.rounds.slots(round_id, [found.id]))
+        row, found = await self._visible(round_id, application_id, caller)
+        slots = await self.rounds.slots(round_id, [found.id])
+        return to_application(found, slots, _decided(row, caller))
 
     async def list(self, round_id: str, caller: Principal) -> list[schemas.Application]:
         """Every application for staff; a resident sees only their own (others' contact data
@@ -267,9 +268,14 @@ class ApplicationService:
     async def withdraw(
         self, round_id: str, application_id: str, caller: Principal, now: datetime
     ) -> schemas.Application:
-        found = await self._visible(round_id, application_id, caller)
+        _, found = await self._visible(round_id, application_id, caller)
         await self._open_round(round_id, caller, now)
         found.status = "withdrawn"
         found.updated_at = now
         await self.session.flush()
         return to_application(found, await self.rounds.slots(round_id, [found.id]))
+
+
+def _decided(row: AllocationRound, caller: Principal) -> bool:
+    """Decisions are shown to applicants once the round is allocated; to staff at once."""
+    return caller.is_staff or row.state == "allocated"

@@ -69,7 +69,17 @@ def contact_of(row: AllocationApplication) -> schemas.Contact:
     return schemas.Contact(row.contact_name, row.contact_phone, row.contact_email)
 
 
-def to_application(row: AllocationApplication, slots: list[AllocationSlot]) -> schemas.Application:
+def provisional(slot: schemas.Slot) -> schemas.Slot:
+    """A slot as its applicant sees it before the round is allocated: staff may still change
+    the decision, so it is not shown until confirmation."""
+    return msgspec.structs.replace(
+        slot, decision="pending", decided_manually=False, decision_reason=None
+    )
+
+
+def to_application(
+    row: AllocationApplication, slots: list[AllocationSlot], decided: bool = True
+) -> schemas.Application:
     return schemas.Application(
         id=row.id,
         round_id=row.round_id,
@@ -78,7 +88,7 @@ def to_application(row: AllocationApplication, slots: list[AllocationSlot]) -> s
         contact=contact_of(row),
         purpose=row.purpose,
         status=row.status,  # type: ignore[arg-type]
-        slots=[to_slot(slot) for slot in slots],
+        slots=[to_slot(s) if decided else provisional(to_slot(s)) for s in slots],
         created_at=row.created_at,
         updated_at=row.updated_at,
     )

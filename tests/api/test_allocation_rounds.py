@@ -232,6 +232,15 @@ async def test_a_term_allocated_fairly_and_booked_at_once(client, tokens: Tokens
         (f"{winner_b.title()} Basketball Club", 2),
     }
 
+    # Until confirmation an applicant sees no decision: staff may still change it.
+    provisional = ok(
+        await client.get(
+            f"{ROUNDS}/{round_id}/applications/{applications[winner_a]['id']}",
+            headers=clubs[winner_a],
+        )
+    )
+    assert {s["decision"] for s in provisional["slots"]} == {"pending"}
+
     # Staff cannot grant by hand what no longer fits.
     loser = next(n for n in clubs if n not in (winner_a, winner_b))
     loser_slot = applications[loser]["slots"][0]["id"]
@@ -392,3 +401,66 @@ async def test_bad_input_is_refused_and_writes_nothing(client, tokens: Tokens, d
     assert await count(db, AllocationApplication, AllocationApplication.round_id == round_id) == 0
     ok(await client.post(f"{ROUNDS}/{round_id}/applications", json=good, headers=club), 201)
     assert await count(db, AllocationApplication, AllocationApplication.round_id == round_id) == 1
+
+
+async def test_a_court_with_units_keeps_one_unit_for_the_season(client, tokens: Tokens, db, august):
+    staff = tokens.staff()
+    courts = await make_resource(
+        client, tokens, capacity=None, units=["Court 1", "Court 2"], policy={"horizon_days": 7}
+    )
+    await make_window(client, tokens, courts["id"], start_time="18:00", end_time="21:00")
+    neighbour = tokens.resident(sub=unique("neighbour"))
+    held = await book(
+        client,
+        neighbour,
+        courts["id"],
+        "2026-08-25T18:00:00+08:00",
+        "2026-08-25T19:00:00+08:00",
+        unit="Court 1",
+        unit_exact=True,
+    )
+    ok(held, 201)
+    body = {
+        "name": "Late summer",
+        "resource_ids": [courts["id"]],
+        "season_starts_on": "2026-08-24",
+        "season_ends_on": "2026-10-31",
+        "applications_open_at": NOW.isoformat(),
+        "applications_close_at": (NOW + timedelta(days=2)).isoformat(),
+    }
+    round_id = ok(await client.post(ROUNDS, json=body, headers=staff), 201)["id"]
+    ok(await client.post(f"{ROUNDS}/{round_id}/open", headers=staff))
+    club = tokens.resident(sub=unique("club"))
+    made = ok(
+        await client.post(
+            f"{ROUNDS}/{round_id}/applications",
+            json={
+                "organisation": "Volleyball Club",
+                "contact_name": "赵",
+                "slots": [tuesday(courts["id"], 1)],
+            },
+            headers=club,
+        ),
+        201,
+    )
+    ok(await client.post(f"{ROUNDS}/{round_id}/close", headers=staff))
+    assert_problem(
+        await client.post(f"{ROUNDS}/{round_id}/applications/{made['id']}/withdraw", headers=club),
+        409,
+        "round_not_open",
+    )
+    slot_id = made["slots"][0]["id"]
+    decided = ok(
+        await client.put(
+            f"{ROUNDS}/{round_id}/slots/{slot_id}/decision",
+            json={"decision": "granted", "reason": "the only applicant"},
+            headers=staff,
+        )
+    )
+    assert (decided["decision"], decided["decided_manually"]) == ("granted", True)
+    confirmed = ok(await client.post(f"{ROUNDS}/{round_id}/confirm", headers=staff))
+    (slot,) = confirmed["slots"]
+    assert (slot["booked"], slot["refused"]) == (10, 0)  # 25 Aug to 27 Oct, ten Tuesdays
+    assert {o["unit"] for o in slot["occurrences"]} == {"Court 2"}
+    mine = ok(await client.get(f"{ROUNDS}/{round_id}/applications/{made['id']}", headers=club))
+    assert (mine["slots"][0]["decision"], mine["slots"][0]["booked"]) == ("granted", 10)
