@@ -63,7 +63,7 @@ class AllocatingService:
             resources,
         )
 
-    async def competition(self, round_id: str) -> list[schemas.Competition]:
+    async def competition(self, round_id: str) -> list[schemas.AllocationCompetition]:
         """Per resource, weekday and overlapping time: the applications competing for it."""
         loaded = await self.load(round_id)
         by_id = {s.id: s for s in loaded.slots}
@@ -75,7 +75,7 @@ class AllocatingService:
                 slot = by_id[request.id]
                 application = loaded.applications[slot.application_id]
                 competitors.append(
-                    schemas.Competitor(
+                    schemas.AllocationCompetitor(
                         slot_id=slot.id,
                         application_id=application.id,
                         organisation=application.organisation,
@@ -89,7 +89,7 @@ class AllocatingService:
                     )
                 )
             found.append(
-                schemas.Competition(
+                schemas.AllocationCompetition(
                     resource_id=resource.id,
                     resource_name=resource.name,
                     weekday=core.WEEKDAYS[group.weekday],  # type: ignore[arg-type]
@@ -140,10 +140,10 @@ class AllocatingService:
         self,
         round_id: str,
         slot_id: str,
-        data: schemas.DecisionUpdate,
+        data: schemas.SlotDecision,
         caller: Principal,
         now: datetime,
-    ) -> schemas.Slot:
+    ) -> schemas.ApplicationSlot:
         """Grant, decline or reset one slot by hand; a grant must fit beside the others."""
         loaded = await self.load(round_id, lock=True)
         check_action(loaded.round, "decide", now)

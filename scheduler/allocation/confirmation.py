@@ -57,7 +57,7 @@ class ConfirmationService:
 
     async def confirm(
         self, round_id: str, caller: Principal, now: datetime
-    ) -> schemas.ConfirmResult:
+    ) -> schemas.AllocationConfirmation:
         """Book the season of every granted slot, tell every applicant (outbox), and mark the
         round allocated. Slots still pending are declined ("not allocated")."""
         loaded = await self.allocating.load(round_id, lock=True)
@@ -71,10 +71,12 @@ class ConfirmationService:
             if slot.decision == "granted":
                 await self._book_season(loaded, slot, application, resource, caller, now)
             self._tell(loaded, slot, application, resource, now)
-            occurrences = [msgspec.convert(o, schemas.OccurrenceResult) for o in slot.occurrences]
+            occurrences = [
+                msgspec.convert(o, schemas.AllocatedOccurrence) for o in slot.occurrences
+            ]
             booked = sum(1 for o in occurrences if o.outcome == "booked")
             results.append(
-                schemas.ConfirmedSlot(
+                schemas.ConfirmedApplicationSlot(
                     slot_id=slot.id,
                     application_id=application.id,
                     organisation=application.organisation,
@@ -94,7 +96,7 @@ class ConfirmationService:
             now,
         )
         await self.session.flush()
-        return schemas.ConfirmResult(to_round(row, sorted(loaded.resources), now), results)
+        return schemas.AllocationConfirmation(to_round(row, sorted(loaded.resources), now), results)
 
     async def _book_season(
         self,
@@ -126,13 +128,13 @@ class ConfirmationService:
                     )
             except Refusal as refusal:
                 outcomes.append(
-                    schemas.OccurrenceResult(
+                    schemas.AllocatedOccurrence(
                         occurrence.start, occurrence.end, "refused", problem=_problem(refusal)
                     )
                 )
                 continue
             outcomes.append(
-                schemas.OccurrenceResult(
+                schemas.AllocatedOccurrence(
                     booking.starts_at, booking.ends_at, "booked", booking.id, booking.unit
                 )
             )

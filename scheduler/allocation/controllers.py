@@ -25,25 +25,25 @@ class AllocationRoundController(Controller):
     @post("/", operation_id="createAllocationRound", guards=[STAFF], responses=problems(403))
     async def create(
         self,
-        data: JSONBody[schemas.RoundCreate],
+        data: JSONBody[schemas.AllocationRoundCreate],
         db_session: DbSession,
         now: Now,
         principal: Caller,
-    ) -> schemas.Round:
+    ) -> schemas.AllocationRound:
         """A draft round for a set of resources and a season (dates or a school term)."""
         return await RoundService(db_session).create(data, principal, now)
 
     @get("/", operation_id="listAllocationRounds", responses=problems())
     async def list_rounds(
         self, db_session: DbSession, now: Now, principal: Caller
-    ) -> list[schemas.Round]:
+    ) -> list[schemas.AllocationRound]:
         """Rounds, newest first (drafts for staff only)."""
         return await RoundService(db_session).list(principal, now)
 
     @get(ROUND, operation_id="getAllocationRound", responses=problems(404))
     async def get_round(
         self, round_id: FromPath[str], db_session: DbSession, now: Now, principal: Caller
-    ) -> schemas.Round:
+    ) -> schemas.AllocationRound:
         """One round and its state."""
         return await RoundService(db_session).get(round_id, principal, now)
 
@@ -56,7 +56,7 @@ class AllocationRoundController(Controller):
     )
     async def open_round(
         self, round_id: FromPath[str], db_session: DbSession, now: Now, principal: Caller
-    ) -> schemas.Round:
+    ) -> schemas.AllocationRound:
         """Draft → open: applications are taken during the application period."""
         return await RoundService(db_session).transition(round_id, "open", principal, now)
 
@@ -69,7 +69,7 @@ class AllocationRoundController(Controller):
     )
     async def close_round(
         self, round_id: FromPath[str], db_session: DbSession, now: Now, principal: Caller
-    ) -> schemas.Round:
+    ) -> schemas.AllocationRound:
         """Open → closed before the period ends (it closes by itself at its end)."""
         return await RoundService(db_session).transition(round_id, "close", principal, now)
 
@@ -82,11 +82,11 @@ class AllocationRoundController(Controller):
     async def apply(
         self,
         round_id: FromPath[str],
-        data: JSONBody[schemas.ApplicationCreate],
+        data: JSONBody[schemas.AllocationApplicationCreate],
         db_session: DbSession,
         now: Now,
         principal: Caller,
-    ) -> schemas.Application:
+    ) -> schemas.AllocationApplication:
         """Apply for an organisation: recurring slots, each with its priority."""
         return await ApplicationService(db_session).apply(round_id, data, principal, now)
 
@@ -95,7 +95,7 @@ class AllocationRoundController(Controller):
     )
     async def list_applications(
         self, round_id: FromPath[str], db_session: DbSession, principal: Caller
-    ) -> list[schemas.Application]:
+    ) -> list[schemas.AllocationApplication]:
         """Every application for staff; a resident's own applications for a resident."""
         return await ApplicationService(db_session).list(round_id, principal)
 
@@ -106,7 +106,7 @@ class AllocationRoundController(Controller):
         application_id: FromPath[str],
         db_session: DbSession,
         principal: Caller,
-    ) -> schemas.Application:
+    ) -> schemas.AllocationApplication:
         """One application with its slots, decisions and (after confirmation) occurrences."""
         return await ApplicationService(db_session).get(round_id, application_id, principal)
 
@@ -123,7 +123,7 @@ class AllocationRoundController(Controller):
         db_session: DbSession,
         now: Now,
         principal: Caller,
-    ) -> schemas.Application:
+    ) -> schemas.AllocationApplication:
         """Withdraw an application while the round is open."""
         service = ApplicationService(db_session)
         return await service.withdraw(round_id, application_id, principal, now)
@@ -136,7 +136,7 @@ class AllocationRoundController(Controller):
     )
     async def competition(
         self, round_id: FromPath[str], db_session: DbSession, principal: Caller
-    ) -> list[schemas.Competition]:
+    ) -> list[schemas.AllocationCompetition]:
         """Competing applications side by side: per resource, weekday and overlapping time."""
         return await AllocatingService(db_session).competition(round_id)
 
@@ -168,11 +168,11 @@ class AllocationRoundController(Controller):
         self,
         round_id: FromPath[str],
         slot_id: FromPath[str],
-        data: JSONBody[schemas.DecisionUpdate],
+        data: JSONBody[schemas.SlotDecision],
         db_session: DbSession,
         now: Now,
         principal: Caller,
-    ) -> schemas.Slot:
+    ) -> schemas.ApplicationSlot:
         """Grant, decline or reset one slot by hand."""
         service = AllocatingService(db_session)
         return await service.decide(round_id, slot_id, data, principal, now)
@@ -186,6 +186,6 @@ class AllocationRoundController(Controller):
     )
     async def confirm(
         self, round_id: FromPath[str], db_session: DbSession, now: Now, principal: Caller
-    ) -> schemas.ConfirmResult:
+    ) -> schemas.AllocationConfirmation:
         """Book every granted slot's season as a series, and tell every applicant."""
         return await ConfirmationService(db_session).confirm(round_id, principal, now)

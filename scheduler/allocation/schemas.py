@@ -30,7 +30,7 @@ RoundState = Literal["draft", "open", "closed", "allocated"]
 DecisionValue = Literal["pending", "granted", "declined"]
 
 
-class RoundCreate(Input):
+class AllocationRoundCreate(Input):
     name: Name
     resource_ids: ResourceIds
     applications_open_at: Instant
@@ -40,7 +40,7 @@ class RoundCreate(Input):
     school_term_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
 
 
-class Round(msgspec.Struct):
+class AllocationRound(msgspec.Struct):
     id: str
     name: str
     state: RoundState
@@ -57,7 +57,7 @@ class Round(msgspec.Struct):
     updated_at: datetime
 
 
-class SlotCreate(Input):
+class ApplicationSlotCreate(Input):
     resource_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     weekday: Weekday
     starts_local: LocalTime
@@ -66,22 +66,22 @@ class SlotCreate(Input):
     quantity: Quantity = 1
 
 
-class ApplicationCreate(Input):
+class AllocationApplicationCreate(Input):
     organisation: Name
     contact_name: Name
-    slots: Annotated[list[SlotCreate], msgspec.Meta(min_length=1, max_length=20)]
+    slots: Annotated[list[ApplicationSlotCreate], msgspec.Meta(min_length=1, max_length=20)]
     contact_phone: ShortText | None = None
     contact_email: ShortText | None = None
     purpose: LongText | None = None
 
 
-class Contact(msgspec.Struct):
+class ApplicantContact(msgspec.Struct):
     name: str
     phone: str | None
     email: str | None
 
 
-class OccurrenceResult(msgspec.Struct, omit_defaults=True):
+class AllocatedOccurrence(msgspec.Struct, omit_defaults=True):
     starts_at: datetime
     ends_at: datetime
     outcome: Literal["booked", "refused"]
@@ -90,7 +90,7 @@ class OccurrenceResult(msgspec.Struct, omit_defaults=True):
     problem: dict[str, Any] | None = None
 
 
-class Slot(msgspec.Struct):
+class ApplicationSlot(msgspec.Struct):
     id: str
     resource_id: str
     weekday: Weekday
@@ -104,27 +104,27 @@ class Slot(msgspec.Struct):
     series_id: str | None
     booked: int
     refused: int
-    occurrences: list[OccurrenceResult]
+    occurrences: list[AllocatedOccurrence]
 
 
-class Application(msgspec.Struct):
+class AllocationApplication(msgspec.Struct):
     id: str
     round_id: str
     applicant: str
     organisation: str
-    contact: Contact
+    contact: ApplicantContact
     purpose: str | None
     status: Literal["submitted", "withdrawn"]
-    slots: list[Slot]
+    slots: list[ApplicationSlot]
     created_at: datetime
     updated_at: datetime
 
 
-class Competitor(msgspec.Struct):
+class AllocationCompetitor(msgspec.Struct):
     slot_id: str
     application_id: str
     organisation: str
-    contact: Contact
+    contact: ApplicantContact
     priority: int
     starts_local: str
     ends_local: str
@@ -133,7 +133,7 @@ class Competitor(msgspec.Struct):
     decided_manually: bool
 
 
-class Competition(msgspec.Struct):
+class AllocationCompetition(msgspec.Struct):
     """Applications on one resource and weekday whose times overlap."""
 
     resource_id: str
@@ -144,7 +144,7 @@ class Competition(msgspec.Struct):
     capacity: int
     requested: int
     oversubscribed: bool
-    slots: list[Competitor]
+    slots: list[AllocationCompetitor]
 
 
 class AllocateRequest(Input):
@@ -168,12 +168,12 @@ class AllocationResult(msgspec.Struct):
     steps: list[AllocationStep]
 
 
-class DecisionUpdate(Input):
+class SlotDecision(Input):
     decision: DecisionValue
     reason: ShortText | None = None
 
 
-class ConfirmedSlot(msgspec.Struct):
+class ConfirmedApplicationSlot(msgspec.Struct):
     slot_id: str
     application_id: str
     organisation: str
@@ -182,9 +182,9 @@ class ConfirmedSlot(msgspec.Struct):
     series_id: str | None
     booked: int
     refused: int
-    occurrences: list[OccurrenceResult]
+    occurrences: list[AllocatedOccurrence]
 
 
-class ConfirmResult(msgspec.Struct):
-    round: Round
-    slots: list[ConfirmedSlot]
+class AllocationConfirmation(msgspec.Struct):
+    round: AllocationRound
+    slots: list[ConfirmedApplicationSlot]

@@ -57,7 +57,7 @@ class RoundService:
         self.rounds = RoundRepository(session)
         self.resources = ResourceRepository(session)
 
-    async def _season(self, data: schemas.RoundCreate) -> tuple[date, date]:
+    async def _season(self, data: schemas.AllocationRoundCreate) -> tuple[date, date]:
         if data.school_term_id is not None:
             if data.season_starts_on is not None or data.season_ends_on is not None:
                 raise ValidationFailed.one(
@@ -74,8 +74,8 @@ class RoundService:
         return data.season_starts_on, data.season_ends_on
 
     async def create(
-        self, data: schemas.RoundCreate, caller: Principal, now: datetime
-    ) -> schemas.Round:
+        self, data: schemas.AllocationRoundCreate, caller: Principal, now: datetime
+    ) -> schemas.AllocationRound:
         """A draft round; nobody but staff sees it until it is opened."""
         starts_on, ends_on = await self._season(data)
         errors = [
@@ -120,11 +120,11 @@ class RoundService:
             raise NotFound(f"No allocation round {round_id!r}.")
         return row
 
-    async def get(self, round_id: str, caller: Principal, now: datetime) -> schemas.Round:
+    async def get(self, round_id: str, caller: Principal, now: datetime) -> schemas.AllocationRound:
         row = await self.visible(round_id, caller)
         return to_round(row, (await self.rounds.resource_ids([row.id]))[row.id], now)
 
-    async def list(self, caller: Principal, now: datetime) -> list[schemas.Round]:
+    async def list(self, caller: Principal, now: datetime) -> list[schemas.AllocationRound]:
         states = None if caller.is_staff else ("open", "closed", "allocated")
         rows = await self.rounds.all(states)
         resources = await self.rounds.resource_ids([row.id for row in rows])
@@ -132,7 +132,7 @@ class RoundService:
 
     async def transition(
         self, round_id: str, action: str, caller: Principal, now: datetime
-    ) -> schemas.Round:
+    ) -> schemas.AllocationRound:
         """Open (draft → open) or close (open → closed) the round."""
         row = await self.rounds.locked(round_id)
         if row is None:
@@ -185,8 +185,12 @@ class ApplicationService:
         return row
 
     async def apply(
-        self, round_id: str, data: schemas.ApplicationCreate, caller: Principal, now: datetime
-    ) -> schemas.Application:
+        self,
+        round_id: str,
+        data: schemas.AllocationApplicationCreate,
+        caller: Principal,
+        now: datetime,
+    ) -> schemas.AllocationApplication:
         """An application for one organisation with its recurring slots, each priority once."""
         row = await self._open_round(round_id, caller, now)
         resource_ids = set((await self.rounds.resource_ids([row.id]))[row.id])
@@ -251,12 +255,12 @@ class ApplicationService:
 
     async def get(
         self, round_id: str, application_id: str, caller: Principal
-    ) -> schemas.Application:
+    ) -> schemas.AllocationApplication:
         row, found = await self._visible(round_id, application_id, caller)
         slots = await self.rounds.slots(round_id, [found.id])
         return to_application(found, slots, _decided(row, caller))
 
-    async def list(self, round_id: str, caller: Principal) -> list[schemas.Application]:
+    async def list(self, round_id: str, caller: Principal) -> list[schemas.AllocationApplication]:
         """Every application for staff; a resident sees only their own (others' contact data
         and choices are not theirs to see)."""
         await self.round_service.visible(round_id, caller)
@@ -267,7 +271,7 @@ class ApplicationService:
 
     async def withdraw(
         self, round_id: str, application_id: str, caller: Principal, now: datetime
-    ) -> schemas.Application:
+    ) -> schemas.AllocationApplication:
         _, found = await self._visible(round_id, application_id, caller)
         await self._open_round(round_id, caller, now)
         found.status = "withdrawn"

@@ -25,8 +25,10 @@ def state_of(row: AllocationRound, now: datetime) -> RoundState:
     return effective_state(stored, row.applications_close_at, now)
 
 
-def to_round(row: AllocationRound, resource_ids: list[str], now: datetime) -> schemas.Round:
-    return schemas.Round(
+def to_round(
+    row: AllocationRound, resource_ids: list[str], now: datetime
+) -> schemas.AllocationRound:
+    return schemas.AllocationRound(
         id=row.id,
         name=row.name,
         state=state_of(row, now),
@@ -44,10 +46,10 @@ def to_round(row: AllocationRound, resource_ids: list[str], now: datetime) -> sc
     )
 
 
-def to_slot(row: AllocationSlot) -> schemas.Slot:
-    occurrences = [msgspec.convert(o, schemas.OccurrenceResult) for o in row.occurrences or []]
+def to_slot(row: AllocationSlot) -> schemas.ApplicationSlot:
+    occurrences = [msgspec.convert(o, schemas.AllocatedOccurrence) for o in row.occurrences or []]
     booked = sum(1 for o in occurrences if o.outcome == "booked")
-    return schemas.Slot(
+    return schemas.ApplicationSlot(
         id=row.id,
         resource_id=row.resource_id,
         weekday=WEEKDAYS[row.weekday],  # type: ignore[arg-type]
@@ -65,11 +67,11 @@ def to_slot(row: AllocationSlot) -> schemas.Slot:
     )
 
 
-def contact_of(row: AllocationApplication) -> schemas.Contact:
-    return schemas.Contact(row.contact_name, row.contact_phone, row.contact_email)
+def contact_of(row: AllocationApplication) -> schemas.ApplicantContact:
+    return schemas.ApplicantContact(row.contact_name, row.contact_phone, row.contact_email)
 
 
-def provisional(slot: schemas.Slot) -> schemas.Slot:
+def provisional(slot: schemas.ApplicationSlot) -> schemas.ApplicationSlot:
     """A slot as its applicant sees it before the round is allocated: staff may still change
     the decision, so it is not shown until confirmation."""
     return msgspec.structs.replace(
@@ -79,8 +81,8 @@ def provisional(slot: schemas.Slot) -> schemas.Slot:
 
 def to_application(
     row: AllocationApplication, slots: list[AllocationSlot], decided: bool = True
-) -> schemas.Application:
-    return schemas.Application(
+) -> schemas.AllocationApplication:
+    return schemas.AllocationApplication(
         id=row.id,
         round_id=row.round_id,
         applicant=row.applicant_id,
