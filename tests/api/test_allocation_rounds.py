@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from scheduler.core.lottery import draw_order
 from scheduler.db.allocation import AllocationApplication, AllocationRound
 from scheduler.db.bookings import Booking, OutboxEvent
+from tests.api.test_webhooks import drain
 from tests.support.builders import (
     Tokens,
     assert_problem,
@@ -24,6 +25,7 @@ from tests.support.builders import (
     unique,
 )
 
+HOOK_URL = "http://127.0.0.1:9/hooks/scheduler"  # the discard port: never a real call
 NOW = datetime(2026, 8, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, before the autumn term
 ROUNDS = "/api/v1/allocation-rounds"
 
@@ -458,7 +460,19 @@ async def test_a_court_with_units_keeps_one_unit_for_the_season(client, tokens: 
         )
     )
     assert (decided["decision"], decided["decided_manually"]) == ("granted", True)
+    school = tokens.partner(courts["partner_id"])
+    hook = ok(
+        await client.post(
+            "/api/v1/webhooks",
+            json={"url": HOOK_URL, "events": ["allocation.granted", "allocation.declined"]},
+            headers=school,
+        ),
+        201,
+    )
     confirmed = ok(await client.post(f"{ROUNDS}/{round_id}/confirm", headers=staff))
+    await drain(db, NOW)
+    log = ok(await client.get(f"/api/v1/webhooks/{hook['id']}/deliveries", headers=school))
+    assert [item["event_type"] for item in log["items"]] == ["allocation.granted"]
     (slot,) = confirmed["slots"]
     assert (slot["booked"], slot["refused"]) == (10, 0)  # 25 Aug to 27 Oct, ten Tuesdays
     assert {o["unit"] for o in slot["occurrences"]} == {"Court 2"}
