@@ -28,6 +28,7 @@ from scheduler.availability.services import AvailabilityService
 from scheduler.bookings.common import emit_booking_event
 from scheduler.core import refusals as kinds
 from scheduler.core.allocation import WEEKDAYS, check_occurrence, season_occurrences
+from scheduler.core.availability import Slot
 from scheduler.core.policy import Policy
 from scheduler.core.refusals import CapacityFacts, Refusal
 from scheduler.core.rules import Request
@@ -118,13 +119,25 @@ class ConfirmationService:
         )
         units = await self._units(resource, ranges) if resource.units and ranges else None
         slot.series_id = new_id("ser")
+        granule = timedelta(minutes=msgspec.convert(resource.policy, Policy).granularity_minutes)
+        # One read of the season's slots (windows, closures, calendar, holdings) instead of one
+        # per occurrence; the ledger still has the last word on each occurrence's capacity.
+        season = (
+            await self.availability.slots(
+                resource, TimeRange(ranges[0].start - granule, ranges[-1].end), now
+            )
+            if ranges
+            else []
+        )
         outcomes = []
         for index, occurrence in enumerate(ranges):
             unit = units[index] if units is not None else None
+            around = TimeRange(occurrence.start - granule, occurrence.end)
+            slots = [s for s in season if s.range.overlaps(around)]
             try:
                 async with self.session.begin_nested():
                     booking = await self._book_one(
-                        loaded, slot, application, resource, occurrence, unit, caller, now
+                        loaded, slot, application, resource, (occurrence, slots), unit, caller, now
                     )
             except Refusal as refusal:
                 outcomes.append(
@@ -165,16 +178,14 @@ class ConfirmationService:
         slot: AllocationSlot,
         application: AllocationApplication,
         resource: Resource,
-        occurrence: TimeRange,
+        wanted: tuple[TimeRange, list[Slot]],
         unit: str | None,
         caller: Principal,
         now: datetime,
     ) -> Booking:
-        """One occurrence: checked against the slots as they are, then taken in the ledger."""
+        """One occurrence (with the slots around it): checked, then taken in the ledger."""
+        occurrence, slots = wanted
         policy = msgspec.convert(resource.policy, Policy)
-        granule = timedelta(minutes=policy.granularity_minutes)
-        span = TimeRange(occurrence.start - granule, occurrence.end)
-        slots = await self.availability.slots(resource, span, now)
         request = Request(occurrence, slot.quantity)
         covering = check_occurrence(request, slots)
         if resource.units and unit is None:
