@@ -4,14 +4,18 @@ at once beyond the ordinary horizon."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from scheduler.allocation.confirmation import ConfirmationService
+from scheduler.auth.tokens import Principal
 from scheduler.core.lottery import draw_order
 from scheduler.db.allocation import AllocationApplication, AllocationRound
 from scheduler.db.bookings import Booking, OutboxEvent
+from scheduler.errors import RoundStateConflict
 from tests.api.test_webhooks import drain
 from tests.support.builders import (
     Tokens,
@@ -478,3 +482,57 @@ async def test_a_court_with_units_keeps_one_unit_for_the_season(client, tokens: 
     assert {o["unit"] for o in slot["occurrences"]} == {"Court 2"}
     mine = ok(await client.get(f"{ROUNDS}/{round_id}/applications/{made['id']}", headers=club))
     assert (mine["slots"][0]["decision"], mine["slots"][0]["booked"]) == ("granted", 10)
+
+
+async def test_two_staff_confirming_at_once_book_the_season_once(
+    client, tokens: Tokens, db, august, db_kind
+):
+    """On PostgreSQL the second confirmation waits for the first on the round's row lock and
+    then finds the round allocated (SQLite runs one writer at a time: BEGIN IMMEDIATE)."""
+    if db_kind != "postgres":
+        pytest.skip("SQLite transactions that write are serialized by BEGIN IMMEDIATE")
+    staff = tokens.staff()
+    partner = (await make_partner(client, tokens))["id"]
+    court = await ground(client, tokens, partner, "Court")
+    body = {
+        "name": "Race",
+        "resource_ids": [court],
+        "season_starts_on": "2026-09-01",
+        "season_ends_on": "2026-09-30",
+        "applications_open_at": NOW.isoformat(),
+        "applications_close_at": (NOW + timedelta(days=1)).isoformat(),
+    }
+    round_id = ok(await client.post(ROUNDS, json=body, headers=staff), 201)["id"]
+    ok(await client.post(f"{ROUNDS}/{round_id}/open", headers=staff))
+    ok(
+        await client.post(
+            f"{ROUNDS}/{round_id}/applications",
+            json={"organisation": "Club", "contact_name": "周", "slots": [tuesday(court, 1)]},
+            headers=tokens.resident(sub=unique("club")),
+        ),
+        201,
+    )
+    ok(await client.post(f"{ROUNDS}/{round_id}/close", headers=staff))
+    ok(await client.post(f"{ROUNDS}/{round_id}/allocate", json={}, headers=staff))
+
+    someone = Principal(sub="staff-test", role="staff")
+    first, second, watcher = db(), db(), db()
+    try:
+        await ConfirmationService(first).confirm(round_id, someone, NOW)  # not committed yet
+        racing = asyncio.create_task(ConfirmationService(second).confirm(round_id, someone, NOW))
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            " AND query LIKE '%allocation_rounds%FOR UPDATE%'"
+        )
+        for _ in range(2000):  # until the second one waits on the round's lock
+            if await watcher.scalar(waiting) or racing.done():
+                break
+            await watcher.rollback()
+        assert not racing.done(), "the second confirmation did not wait for the first"
+        await first.commit()
+        with pytest.raises(RoundStateConflict):
+            await racing
+    finally:
+        for session in (first, second, watcher):
+            await session.close()
+    assert await count(db, Booking, Booking.resource_id == court) == 5  # Tuesdays of September
