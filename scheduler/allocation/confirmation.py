@@ -69,6 +69,8 @@ class ConfirmationService:
             resource = loaded.resources[slot.resource_id]
             if slot.decision == "pending":
                 slot.decision, slot.decision_reason = "declined", "not allocated"
+            if slot.decision == "granted" and resource.deleted_at is not None:
+                slot.decision, slot.decision_reason = "declined", "the resource was retired"
             if slot.decision == "granted":
                 await self._book_season(loaded, slot, application, resource, caller, now)
             self._tell(loaded, slot, application, resource, now)

@@ -536,3 +536,28 @@ async def test_two_staff_confirming_at_once_book_the_season_once(
         for session in (first, second, watcher):
             await session.close()
     assert await count(db, Booking, Booking.resource_id == court) == 5  # Tuesdays of September
+
+
+async def test_a_grant_on_a_resource_retired_since_is_declined(client, tokens: Tokens, db, august):
+    staff = tokens.staff()
+    court = await ground(client, tokens, (await make_partner(client, tokens))["id"], "Old court")
+    body = {
+        "name": "Retired",
+        "resource_ids": [court],
+        "season_starts_on": "2026-09-01",
+        "season_ends_on": "2026-09-30",
+        "applications_open_at": NOW.isoformat(),
+        "applications_close_at": (NOW + timedelta(days=1)).isoformat(),
+    }
+    round_id = ok(await client.post(ROUNDS, json=body, headers=staff), 201)["id"]
+    ok(await client.post(f"{ROUNDS}/{round_id}/open", headers=staff))
+    application = {"organisation": "Club", "contact_name": "钱", "slots": [tuesday(court, 1)]}
+    club = tokens.resident(sub=unique("club"))
+    ok(await client.post(f"{ROUNDS}/{round_id}/applications", json=application, headers=club), 201)
+    august.set(NOW + timedelta(days=2))  # the period ends: closed without a close request
+    ok(await client.post(f"{ROUNDS}/{round_id}/allocate", json={"seed": "s"}, headers=staff))
+    ok(await client.delete(f"/api/v1/resources/{court}", headers=staff), 204)
+    confirmed = ok(await client.post(f"{ROUNDS}/{round_id}/confirm", headers=staff))
+    (slot,) = confirmed["slots"]
+    assert (slot["decision"], slot["series_id"], slot["booked"]) == ("declined", None, 0)
+    assert await count(db, Booking, Booking.resource_id == court) == 0
