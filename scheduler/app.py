@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.orm.exc import StaleDataError
 
 from scheduler import __version__
+from scheduler.allocation.controllers import AllocationRoundController
 from scheduler.auth.middleware import require_authentication, require_json_body
 from scheduler.availability.controllers import AvailabilityController
 from scheduler.bookings.closures import notify_affected
@@ -72,6 +73,7 @@ ROUTE_HANDLERS = [
     SuspensionController,
     PersonalDataAccessController,
     GroupController,
+    AllocationRoundController,
     FeedController,
     WebhookController,
     StatsController,

@@ -28,6 +28,10 @@ PublicEvent = Literal[
     "release.opened",
     "draw.completed",
     "webhook.disabled",
+    # Seasonal allocation rounds (docs/allocation-rounds.md#applicants-are-told)
+    "allocation.round_opened",
+    "allocation.granted",
+    "allocation.declined",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(PublicEvent)
 ALL_EVENTS = "*"
