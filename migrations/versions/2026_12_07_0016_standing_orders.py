@@ -2,7 +2,7 @@
 released; one row per occurrence, unique per order and start, so it is booked once)
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0017
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from scheduler.db.base import JSONType, UTCDateTime
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.auth.tokens import Principal
 from scheduler.availability import schemas
+from scheduler.availability.repositories import CallerRepository
 from scheduler.calendar.repositories import CalendarRepository
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.core import availability as core
+from scheduler.core.booking import Outlook, outlook
 from scheduler.core.limits import MAX_SEARCH_WINDOW_SLOTS, MAX_WINDOW_SLOTS
+from scheduler.core.people import Suspension, suspended_until
 from scheduler.core.policy import Policy
+from scheduler.core.release import head_start as early_access
 from scheduler.core.release import releases_at
+from scheduler.core.rules import Booker
 from scheduler.core.timerange import TimeRange
 from scheduler.core.windows import Window
 from scheduler.db.catalogue import Resource
@@ -33,7 +40,42 @@ MAX_SEARCH_DAYS = 7
 DEFAULT_SEARCH_DAYS = 1
 
 
-def slot_out(slot: core.Slot, zone: ZoneInfo) -> schemas.Slot:
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The caller as the booking rules see them: availability marks each slot with what
+    booking one place of it would answer them."""
+
+    user_id: str
+    role: str
+    community: str | None
+    tags: tuple[str, ...]
+    suspensions: tuple[Suspension, ...]
+
+    def booker(self, resource: Resource, now: datetime) -> Booker:
+        until = suspended_until(self.suspensions, resource.id, resource.partner_id, now)
+        return Booker(self.user_id, self.role, self.community, self.tags, until)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A slot as everyone sees it and, when there is a viewer, what it is for them."""
+
+    slot: core.Slot
+    outlook: Outlook | None = None
+    opens_for_you_at: datetime | None = None
+
+
+def slot_out(seen: Seen, zone: ZoneInfo) -> schemas.Slot:
+    slot = seen.slot
+    for_you = None
+    if seen.outlook is not None:
+        opens = seen.opens_for_you_at
+        for_you = schemas.ForYou(
+            bookable=seen.outlook.outcome == "book",
+            outcome=seen.outlook.outcome,
+            refusal=seen.outlook.code,
+            opens_at=opens.astimezone(zone) if opens is not None else None,
+        )
     return schemas.Slot(
         starts_at=slot.range.start.astimezone(zone),
         ends_at=slot.range.end.astimezone(zone),
@@ -44,12 +86,13 @@ def slot_out(slot: core.Slot, zone: ZoneInfo) -> schemas.Slot:
         window_ids=list(slot.window_ids),
         releases_at=slot.releases_at.astimezone(zone) if slot.releases_at else None,
         closure_reason=slot.closure_reason,
+        for_you=for_you,
     )
 
 
-def windows_out(windows: Sequence[Window], slots: Sequence[core.Slot]) -> list[schemas.SlotWindow]:
+def windows_out(windows: Sequence[Window], slots: Sequence[Seen]) -> list[schemas.SlotWindow]:
     """The windows the slots refer to, each once, in the resource's order."""
-    used = {window_id for slot in slots for window_id in slot.window_ids}
+    used = {window_id for seen in slots for window_id in seen.slot.window_ids}
     return [
         schemas.SlotWindow(
             id=window.id,
@@ -82,7 +125,21 @@ class AvailabilityService:
         """Every slot of ``resource`` starting in ``span``; reads only rows in that range.
         ``head_start`` moves releases earlier for people with early access; with
         ``max_window_slots`` a range holding more window slots is refused (422)."""
-        return (await self._computed(resource, span, now, head_start, max_window_slots))[1]
+        _, seen = await self._computed(resource, span, now, head_start, max_window_slots)
+        return [one.slot for one in seen]
+
+    async def viewer(self, caller: Principal, now: datetime) -> Viewer:
+        """The caller as the booking rules would see them (their record's community and
+        tags with the token's, and their running suspensions)."""
+        user, suspensions = await CallerRepository(self.session).person(caller.sub, now)
+        tags = set(caller.tags)
+        community = caller.community
+        role = caller.role
+        if user is not None:
+            tags |= set(user.tags)
+            community = user.community
+            role = user.role
+        return Viewer(caller.sub, role, community, tuple(sorted(tags)), tuple(suspensions))
 
     async def _computed(
         self,
@@ -91,7 +148,8 @@ class AvailabilityService:
         now: datetime,
         head_start: timedelta,
         max_window_slots: int | None,
-    ) -> tuple[list[Window], list[core.Slot]]:
+        viewer: Viewer | None = None,
+    ) -> tuple[list[Window], list[Seen]]:
         zone = ZoneInfo(resource.timezone)
         policy = msgspec.convert(resource.policy, Policy)
         first = span.start.astimezone(zone).date() - timedelta(days=1)
@@ -104,29 +162,48 @@ class AvailabilityService:
             )
         ]
         calendar = await self.calendar.day_calendar(resource.partner_id, first, last)
-        release = None
-        if policy.release is not None:
-            rule = policy.release
-
-            def release(day: date) -> datetime:
-                return releases_at(rule, day, zone) - head_start
-
         facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
         held = await self.ledger.held(resource.id, span.start, span.end)
-        try:
-            slots = core.compute_slots(
-                facts, windows, calendar, closures, held, span, now, release, max_window_slots
-            )
-        except core.TooManySlots as exc:
-            raise LimitExceeded(
-                "to",
-                f"the range holds more than {exc.limit} window slots; ask for a shorter one",
-                exc.limit,
-            ) from exc
-        return windows, slots
+
+        def compute(head: timedelta) -> list[core.Slot]:
+            release = None
+            if policy.release is not None:
+                rule = policy.release
+
+                def release(day: date) -> datetime:
+                    return releases_at(rule, day, zone) - head
+
+            try:
+                return core.compute_slots(
+                    facts, windows, calendar, closures, held, span, now, release, max_window_slots
+                )
+            except core.TooManySlots as exc:
+                raise LimitExceeded(
+                    "to",
+                    f"the range holds more than {exc.limit} window slots; ask for a shorter one",
+                    exc.limit,
+                ) from exc
+
+        slots = compute(head_start)
+        if viewer is None:
+            return windows, [Seen(slot) for slot in slots]
+        booker = viewer.booker(resource, now)
+        head = early_access(policy.release, booker.tags)
+        theirs = {slot.range.start: slot for slot in compute(head)} if head else {}
+        seen = []
+        for slot in slots:
+            own = theirs.get(slot.range.start, slot)
+            opens = slot.releases_at - head if head and slot.releases_at is not None else None
+            seen.append(Seen(slot, outlook(own, policy, booker, now), opens))
+        return windows, seen
 
     async def for_resource(
-        self, resource_id: str, start_text: str | None, end_text: str | None, now: datetime
+        self,
+        resource_id: str,
+        start_text: str | None,
+        end_text: str | None,
+        now: datetime,
+        caller: Principal | None = None,
     ) -> schemas.Availability:
         resource, _ = await self.resources.get(resource_id)
         zone = ZoneInfo(resource.timezone)
@@ -138,7 +215,10 @@ class AvailabilityService:
             default_days=DEFAULT_RANGE_DAYS,
             max_days=MAX_RANGE_DAYS,
         )
-        windows, slots = await self._computed(resource, span, now, timedelta(0), MAX_WINDOW_SLOTS)
+        viewer = await self.viewer(caller, now) if caller is not None else None
+        windows, slots = await self._computed(
+            resource, span, now, timedelta(0), MAX_WINDOW_SLOTS, viewer
+        )
         return schemas.Availability(
             resource_id=resource.id,
             timezone=resource.timezone,
@@ -161,6 +241,7 @@ class AvailabilityService:
         offset: int,
         now: datetime,
         default_timezone: str,
+        caller: Principal | None = None,
     ) -> schemas.AvailabilitySearch:
         """Open slots with at least ``min_available`` places across matching resources."""
         zone = ZoneInfo(default_timezone)
@@ -175,14 +256,20 @@ class AvailabilityService:
         rows, total = await ResourceRepository(self.session).list(
             zone=zone_key, kind=kind, partner_id=None, limit=limit, offset=offset
         )
+        viewer = await self.viewer(caller, now) if caller is not None else None
         results = []
         budget = MAX_SEARCH_WINDOW_SLOTS
         for resource, resource_zone in rows:
             local = ZoneInfo(resource.timezone)
-            windows, slots = await self._computed(resource, span, now, timedelta(0), budget)
-            budget -= sum(len(slot.window_ids) for slot in slots)
-            open_slots: Sequence[core.Slot] = [
-                slot for slot in slots if slot.status == "open" and slot.available >= min_available
+            windows, slots = await self._computed(resource, span, now, timedelta(0), budget, viewer)
+            budget -= sum(len(seen.slot.window_ids) for seen in slots)
+            open_slots: Sequence[Seen] = [
+                seen
+                for seen in slots
+                if seen.slot.available >= min_available
+                and (
+                    seen.slot.status == "open" or (seen.outlook and seen.outlook.outcome == "book")
+                )
             ]
             if open_slots:
                 results.append(

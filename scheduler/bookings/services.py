@@ -283,7 +283,7 @@ class BookingService:
                 reason=reason,
             )
         )
-        emit_booking_event(self.session, "booking.created", booking, resource.partner_id, now)
+        emit_booking_event(self.session, "booking.created", booking, resource, now)
         await self.session.flush()
         return booking
 

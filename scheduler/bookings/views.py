@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.bookings import schemas
-from scheduler.bookings.common import to_schema
+from scheduler.bookings.common import view
 from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
 from scheduler.resources.services import LOADED_RESOURCES
-
-
-def view(booking: Booking, resource: Resource | None) -> schemas.Booking:
-    """``booking`` with ``resource_name``, ``local_start`` and ``local_end`` filled in."""
-    body = to_schema(booking)
-    if resource is None:
-        return body
-    zone = ZoneInfo(resource.timezone)
-    return msgspec.structs.replace(
-        body,
-        resource_name=resource.name,
-        local_start=booking.starts_at.astimezone(zone),
-        local_end=booking.ends_at.astimezone(zone),
-    )
 
 
 async def views(session: AsyncSession, bookings: Sequence[Booking]) -> list[schemas.Booking]:

@@ -102,9 +102,11 @@ async def run_duties() -> dict[str, int]:
 
 
 async def _duty(runtime: Runtime, name: str) -> int:
+    settings = runtime.settings or Settings()
+
     async def work(session: AsyncSession) -> int:
-        retention = runtime.settings.retention_months if runtime.settings else 0
-        count: int = await getattr(DutyService(session, retention), name)(runtime.clock.now())
+        service = DutyService(session, settings.retention_months, settings.reminder_lead_minutes)
+        count: int = await getattr(service, name)(runtime.clock.now())
         return count
 
     if name not in BATCHED:
