@@ -34,10 +34,10 @@ ChoiceValue = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=O
 FieldValue = str | int | bool
 
 # A mainland plate: province character, the issuing letter, then 5 letters/digits (6 for a
-# new-energy vehicle), optionally ending in a special-use character (学, 警, 挂…).
+# new-energy vehicle), or 4 and a special-use character (学, 警, 挂…). I and O never occur.
 PLATE = re.compile(
     r"^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领]"
-    r"[A-Z][A-HJ-NP-Z0-9]{4,6}[挂学警港澳领使试超]?$"
+    r"[A-Z](?:[A-HJ-NP-Z0-9]{5,6}|[A-HJ-NP-Z0-9]{4}[挂学警港澳领使试超])$"
 )
 PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 
@@ -143,7 +143,7 @@ def _value(spec: FieldSpec, value: FieldValue) -> FieldValue | _Problem:
         return _integer(spec, value)
     if not isinstance(value, str):
         return _Problem("must be a string")
-    if not re.match(ONE_LINE, value):
+    if not re.fullmatch(ONE_LINE, value):
         return _Problem("must be one line of text")
     if not value.strip():
         return ""
