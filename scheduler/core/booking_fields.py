@@ -42,7 +42,7 @@ PLATE = re.compile(
 PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 
 
-class FieldSpec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+class FieldSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """One field a resource's bookings carry."""
 
     name: FieldName
