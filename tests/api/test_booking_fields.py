@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
+from scheduler.db.bookings import OutboxEvent
 from tests.support.builders import (
     Tokens,
     assert_problem,
@@ -398,3 +400,50 @@ async def test_tonight_list_shows_the_plate_of_a_night_series(
         )
     ).text
     assert csv_text.splitlines()[1].endswith(",沪D99999")
+
+
+async def test_webhook_payload_carries_what_the_partner_may_read(
+    client, tokens: Tokens, db, late_november
+):
+    resource = await room(client, tokens)
+    values = {"purpose": "象棋比赛", "contact_phone": "13800001234"}
+    booking = ok(
+        await book(client, tokens.resident(), resource["id"], *MORNING, fields=values), 201
+    )
+    async with db() as session:
+        payloads = (
+            await session.scalars(
+                select(OutboxEvent.payload).where(OutboxEvent.booking_id == booking["id"])
+            )
+        ).all()
+    assert [payload["fields"] for payload in payloads] == [{"purpose": "象棋比赛"}]
+
+
+async def test_values_of_a_field_no_longer_declared_stay_with_holder_and_staff(
+    client, tokens: Tokens, late_november
+):
+    resource = await room(client, tokens)
+    sub = unique("org")
+    booking = ok(
+        await book(
+            client,
+            tokens.resident(sub=sub),
+            resource["id"],
+            *MORNING,
+            fields={"purpose": "choir", "organiser": "孙阿姨"},
+        ),
+        201,
+    )
+    partner = tokens.partner(resource["partner_id"])
+    ok(
+        await client.patch(
+            f"/api/v1/resources/{resource['id']}",
+            json={"booking_fields": [ROOM_FIELDS[0]]},
+            headers=partner,
+        )
+    )
+    url = f"/api/v1/bookings/{booking['id']}"
+    assert ok(await client.get(url, headers=partner))["fields"] == {"purpose": "choir"}
+    everything = {"purpose": "choir", "organiser": "孙阿姨"}
+    assert ok(await client.get(url, headers=tokens.staff()))["fields"] == everything
+    assert ok(await client.get(url, headers=tokens.resident(sub=sub)))["fields"] == everything
