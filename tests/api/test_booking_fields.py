@@ -447,3 +447,27 @@ async def test_values_of_a_field_no_longer_declared_stay_with_holder_and_staff(
     everything = {"purpose": "choir", "organiser": "孙阿姨"}
     assert ok(await client.get(url, headers=tokens.staff()))["fields"] == everything
     assert ok(await client.get(url, headers=tokens.resident(sub=sub)))["fields"] == everything
+
+
+async def test_a_series_with_a_bad_plate_is_one_422_and_books_nothing(
+    client, tokens: Tokens, late_november
+):
+    resource = await car_park(client, tokens)
+    body = {
+        "resource_id": resource["id"],
+        "starts_at": NIGHT[0],
+        "ends_at": NIGHT[1],
+        "rrule": "FREQ=DAILY;COUNT=3",
+        "fields": {"plate": "not a plate"},
+    }
+    response = await client.post("/api/v1/bookings/series", json=body, headers=tokens.resident())
+    problem = assert_problem(response, 422, "validation_error")
+    assert problem["errors"] == [
+        {"field": "fields.plate", "message": "not a vehicle plate (e.g. 沪A12345)"}
+    ]
+    listed = ok(
+        await client.get(
+            "/api/v1/bookings", params={"resource_id": resource["id"]}, headers=tokens.staff()
+        )
+    )
+    assert listed["total"] == 0
