@@ -30,7 +30,7 @@ def view(booking: Booking, resource: Resource | None, caller: Principal) -> sche
     body = to_schema(booking)
     if resource is None:
         return msgspec.structs.replace(
-            body, fields=dict(booking.fields) if sees_all_fields(booking, caller) else {}
+            body, fields=dict(booking.fields or {}) if sees_all_fields(booking, caller) else {}
         )
     zone = ZoneInfo(resource.timezone)
     return msgspec.structs.replace(
