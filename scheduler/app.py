@@ -25,6 +25,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.closures.controllers import ClosureController
 from scheduler.closures.services import AffectedNotifier
 from scheduler.console import console_routes, docs_plugins, template_config
+from scheduler.daylists.controllers import DayListController
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
 from scheduler.edge import wrap_every_response
@@ -79,6 +80,7 @@ ROUTE_HANDLERS = [
     FeedController,
     WebhookController,
     StatsController,
+    DayListController,
     MetricsController,
 ]
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
+from scheduler.core.booking_fields import visible_values
 from scheduler.core.lifecycle import Held
 from scheduler.core.refusals import Refusal
 from scheduler.core.timerange import TimeRange
@@ -18,6 +19,7 @@ from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource, User
 from scheduler.errors import BookingRefused
 from scheduler.outbox.repositories import OutboxRepository
+from scheduler.resources.services import declared_fields
 
 
 def _local(value: Any, zone: ZoneInfo) -> Any:
@@ -59,21 +61,39 @@ def to_schema(booking: Booking) -> schemas.Booking:
         updated_at=booking.updated_at,
         walk_in=booking.walk_in,
         excused_at=booking.excused_at,
+        fields=dict(booking.fields or {}),
     )
 
 
-def view(booking: Booking, resource: Resource | None) -> schemas.Booking:
-    """``booking`` with ``resource_name``, ``local_start`` and ``local_end`` filled in."""
+def sees_all_fields(booking: Booking, caller: Principal) -> bool:
+    """The holder, whoever made the booking (they typed the values) and admin read every
+    field; the others read what each field's ``visible_to`` allows their role."""
+    return caller.role == "admin" or caller.sub in (booking.holder_id, booking.created_by)
+
+
+def view_as(
+    booking: Booking, resource: Resource | None, role: str, sees_all: bool
+) -> schemas.Booking:
+    """``booking`` with ``resource_name``, ``local_start`` and ``local_end`` filled in, and
+    only the field values ``role`` may read (every one with ``sees_all``)."""
     body = to_schema(booking)
     if resource is None:
-        return body
+        return msgspec.structs.replace(body, fields=dict(booking.fields or {}) if sees_all else {})
     zone = ZoneInfo(resource.timezone)
     return msgspec.structs.replace(
         body,
         resource_name=resource.name,
         local_start=booking.starts_at.astimezone(zone),
         local_end=booking.ends_at.astimezone(zone),
+        fields=visible_values(
+            declared_fields(resource), booking.fields or {}, role, sees_everything=sees_all
+        ),
     )
+
+
+def view(booking: Booking, resource: Resource | None, caller: Principal) -> schemas.Booking:
+    """``booking`` as ``caller`` may read it."""
+    return view_as(booking, resource, caller.role, sees_all_fields(booking, caller))
 
 
 def emit_booking_event(
@@ -86,8 +106,11 @@ def emit_booking_event(
 ) -> None:
     """Record ``booking.<something>`` in the outbox, in the caller's transaction: the booking
     as the API shows it (resource name and local times included), plus the ``extra``
-    members some types carry (the offer, the reminder, the closure)."""
-    payload = msgspec.to_builtins(view(booking, resource))
+    members some types carry (the offer, the reminder, the closure).
+
+    Webhooks go to the resource's partner (and staff), so the payload carries the booking
+    field values the partner may read."""
+    payload = msgspec.to_builtins(view_as(booking, resource, "partner", sees_all=False))
     if extra:
         payload |= msgspec.to_builtins(extra)
     OutboxRepository(session).emit(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
-from scheduler.bookings.services import BookingService
+from scheduler.bookings.services import BookingService, checked_fields
 from scheduler.bookings.views import view_one
 from scheduler.core.policy import Policy
 from scheduler.core.series import MAX_OCCURRENCES, expand_series, series_problems
@@ -35,6 +35,9 @@ class SeriesService:
         zone = ZoneInfo(resource.timezone)
         if data.ends_at <= data.starts_at:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
+        # The same values go to every occurrence: a bad one is the request's fault (422
+        # naming the field), not a refusal of each occurrence.
+        checked_fields(resource, data.fields)
         problem = series_problems(data.rrule, data.starts_at.astimezone(zone).date())
         if problem:
             raise ValidationFailed.one("rrule", problem)
@@ -130,7 +133,7 @@ class SeriesService:
             starts_at=booking.starts_at,
             ends_at=booking.ends_at,
             outcome="booked",
-            booking=await view_one(self.session, booking),
+            booking=await view_one(self.session, booking, caller),
         )
 
 

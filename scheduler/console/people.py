@@ -26,13 +26,14 @@ from scheduler.console.forms import blank_to_none, convert
 from scheduler.console.i18n import translations
 from scheduler.console.rendering import field_errors, language_of, page, problem_text
 from scheduler.console.repositories import ConsoleRepository
+from scheduler.core.booking_fields import FieldSpec, FieldValue
 from scheduler.db.catalogue import Resource, User
 from scheduler.dependencies import DbSession, Now
 from scheduler.errors import FieldError, PreconditionFailed, SchedulerError, ValidationFailed
 from scheduler.residents.schemas import ResidentCreate, ResidentUpdate
 from scheduler.residents.services import ResidentService, view
 from scheduler.residents.suspensions import SuspensionService, suspension_view
-from scheduler.resources.services import ResourceService
+from scheduler.resources.services import ResourceService, declared_fields
 from scheduler.versioning import etag
 
 PAGE_SIZE = 30
@@ -207,6 +208,22 @@ def _default_times(now: datetime, zone: ZoneInfo) -> dict[str, str]:
     }
 
 
+def _form_fields(form: FormMultiDict, specs: list[FieldSpec]) -> dict[str, FieldValue]:
+    """The chosen resource's booking fields from the form (``fields.<name>`` inputs), typed
+    as the API takes them; what does not parse is passed on as text, so the booking's own
+    check names it."""
+    found: dict[str, FieldValue] = {}
+    for spec in specs:
+        text = str(form.get(f"fields.{spec.name}") or "").strip()
+        if spec.type == "boolean":
+            found[spec.name] = text in ("on", "true", "1")
+        elif text and spec.type == "integer":
+            found[spec.name] = int(text) if text.lstrip("-").isdigit() else text
+        elif text:
+            found[spec.name] = text
+    return found
+
+
 async def _book_page(
     request: Request[Any, Any, Any],
     db_session: DbSession,
@@ -219,13 +236,18 @@ async def _book_page(
     service = ResidentService(db_session)
     resident = await service.viewed(await service.visible(resident_id, viewer), now)
     zone = ZoneInfo(request.app.state.settings.default_timezone)
+    values = extra.pop("values", _default_times(now, zone))
+    chosen = await db_session.get(Resource, values.get("resource_id") or "")
     return page(
         request,
         "book.html",
         status_code=status_code,
         resident=resident,
         resources=await _bookable(db_session),
-        values=extra.pop("values", _default_times(now, zone)),
+        values=values,
+        # The chosen resource's booking fields (shown once a resource is chosen and sent).
+        field_specs=declared_fields(chosen) if chosen else [],
+        field_values=extra.pop("field_values", {}),
         errors=extra.pop("errors", {}),
         **extra,
     )
@@ -268,10 +290,12 @@ async def book_for(
     }
     walk_in = form.get("intent") == "walk_in"
     resident = await ResidentService(db_session).visible(resident_id, viewer)
+    fields: dict[str, FieldValue] = {}
     try:
         resource = await db_session.get(Resource, values["resource_id"] or "")
         if resource is None:
             raise ValidationFailed([FieldError("resource_id", "choose a resource")])
+        fields = _form_fields(form, declared_fields(resource))
         zone = ZoneInfo(resource.timezone)
         starts = _local(values["day"], values["start"], zone, "start")
         ends = _local(values["day"], values["end"], zone, "end")
@@ -286,6 +310,7 @@ async def book_for(
                 "note": values["note"] or None,
                 "on_behalf_of": {"sub": resident.id},
                 "walk_in": walk_in,
+                "fields": fields or None,
             },
             BookingCreate,
         )
@@ -301,6 +326,7 @@ async def book_for(
             resident_id,
             422,
             values=values,
+            field_values=fields,
             errors=field_errors(error, language),
         )
     except SchedulerError as error:
@@ -312,6 +338,7 @@ async def book_for(
             resident_id,
             error.status,
             values=values,
+            field_values=fields,
             errors={"form": problem_text(error, language)},
         )
     return await _book_page(

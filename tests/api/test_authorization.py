@@ -724,6 +724,12 @@ MATRIX = [
         HOLDER_AND_OWNER,
         worker=200,
     ),
+    Case(
+        "GET",
+        "/api/v1/resources/{resource_id}/day-list",
+        with_resource("/day-list"),
+        OWNER_MANAGES,
+    ),
     Case("GET", "/metrics", fixed("/metrics"), ALL),
     Case(
         "GET",
