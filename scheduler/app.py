@@ -33,6 +33,7 @@ from scheduler.metrics import MetricsController
 from scheduler.openapi import declare_closed_objects, declare_problem_unions
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
+from scheduler.permits.controllers import PermitController
 from scheduler.problems import exception_handlers, handle_scheduler_error
 from scheduler.querycheck import refuse_unknown_query
 from scheduler.ratelimit import limiter_for, rate_limit
@@ -63,6 +64,7 @@ ROUTE_HANDLERS = [
     AvailabilityController,
     BookingController,
     ApprovalController,
+    PermitController,
     DrawController,
     UserController,
     ResidentController,

@@ -78,11 +78,15 @@ class AvailabilityService:
         now: datetime,
         head_start: timedelta = timedelta(0),
         max_window_slots: int | None = None,
+        released: bool = False,
     ) -> list[core.Slot]:
         """Every slot of ``resource`` starting in ``span``; reads only rows in that range.
         ``head_start`` moves releases earlier for people with early access; with
-        ``max_window_slots`` a range holding more window slots is refused (422)."""
-        return (await self._computed(resource, span, now, head_start, max_window_slots))[1]
+        ``max_window_slots`` a range holding more window slots is refused (422);
+        ``released`` ignores the release policy (a permit's nights, released as a whole)."""
+        return (await self._computed(resource, span, now, head_start, max_window_slots, released))[
+            1
+        ]
 
     async def _computed(
         self,
@@ -91,6 +95,7 @@ class AvailabilityService:
         now: datetime,
         head_start: timedelta,
         max_window_slots: int | None,
+        released: bool = False,
     ) -> tuple[list[Window], list[core.Slot]]:
         zone = ZoneInfo(resource.timezone)
         policy = msgspec.convert(resource.policy, Policy)
@@ -105,7 +110,7 @@ class AvailabilityService:
         ]
         calendar = await self.calendar.day_calendar(resource.partner_id, first, last)
         release = None
-        if policy.release is not None:
+        if policy.release is not None and not released:
             rule = policy.release
 
             def release(day: date) -> datetime:

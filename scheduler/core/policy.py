@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from scheduler.core.limits import MAX_ELIGIBLE_TAGS, MAX_TAG_LENGTH
+from scheduler.core.permits import PermitPolicy, permit_problems
 from scheduler.core.release import ReleasePolicy, release_problems
 
 MINUTES_PER_DAY = 1440
@@ -71,6 +72,7 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     offer_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 1440)] = 30
     reminder_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 1440)] = 60
     no_show: NoShowPolicy = msgspec.field(default_factory=lambda: NoShowPolicy())
+    permit: PermitPolicy | None = None
 
 
 def policy_errors(policy: Policy) -> list[tuple[str, str]]:
@@ -91,4 +93,22 @@ def policy_errors(policy: Policy) -> list[tuple[str, str]]:
         found.append(
             ("policy.allocation", "a lottery needs a release policy: entries are drawn at release")
         )
+    if policy.permit is not None:
+        found += permit_problems(policy.permit, granule)
     return found
+
+
+def permit_occurrence_policy(policy: Policy) -> Policy:
+    """The policy a permit's nights are booked under: its own horizon instead of the ordinary
+    one, no nightly release, lottery or weekly/daily quota (the permit was released and, if
+    oversubscribed, drawn as a whole); every other rule (windows, audience, closures, shape,
+    suspension, eligibility, approval) applies to each night as to any booking."""
+    assert policy.permit is not None
+    return msgspec.structs.replace(
+        policy,
+        horizon_days=policy.permit.permit_horizon_days,
+        release=None,
+        allocation="fcfs",
+        max_active_bookings_per_week=None,
+        max_minutes_per_day=None,
+    )

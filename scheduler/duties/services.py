@@ -19,6 +19,7 @@ from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
 from scheduler.duties.repositories import DutyRepository
 from scheduler.idempotency.repositories import IdempotencyRepository
+from scheduler.permits.allocation import PermitAllocation
 from scheduler.residents.privacy import PrivacyService
 from scheduler.residents.suspensions import SuspensionService
 
@@ -138,8 +139,13 @@ class DutyService:
     async def draw_due(self, now: datetime) -> int:
         return await DrawService(self.session).run_due(now)
 
+    async def release_permits(self, now: datetime) -> int:
+        """Decide the applications of every month whose permit release has come."""
+        return await PermitAllocation(self.session).run_due(now)
+
 
 DUTIES: tuple[str, ...] = (
+    "release_permits",
     "draw_due",
     "expire_pending",
     "lapse_offers",

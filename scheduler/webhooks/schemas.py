@@ -22,6 +22,10 @@ PublicEvent = Literal[
     "booking.expired",
     "release.opened",
     "draw.completed",
+    "permit.applied",
+    "permit.confirmed",
+    "permit.not_selected",
+    "permit.cancelled",
     "webhook.disabled",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(PublicEvent)
