@@ -40,10 +40,10 @@ class PermitController(Controller):
 
     @get("/{permit_id:str}", operation_id="getPermit", responses=problems(404))
     async def get_permit(
-        self, permit_id: FromPath[str], db_session: DbSession, principal: Caller
+        self, permit_id: FromPath[str], db_session: DbSession, now: Now, principal: Caller
     ) -> Response[schemas.Permit]:
         """The permit with its state, unit, plate and every night (a booking each)."""
-        permit = await PermitService(db_session).get(permit_id, principal)
+        permit = await PermitService(db_session).get(permit_id, principal, now)
         return Response(permit, headers={"ETag": etag(permit.version)})
 
     @post(

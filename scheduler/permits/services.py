@@ -134,8 +134,16 @@ class PermitService:
         await self.allocation.book(permit, resource, caller, now, series)
         return permit
 
-    async def get(self, permit_id: str, caller: Principal) -> schemas.Permit:
+    async def get(self, permit_id: str, caller: Principal, now: datetime) -> schemas.Permit:
+        """The permit (its month released first if that is due, so nobody reads an
+        application still waiting after its release instant)."""
+        await self._release_due(permit_id, now)
         return await self.view(await self._visible(permit_id, caller))
+
+    async def _release_due(self, permit_id: str, now: datetime) -> None:
+        permit = await self.permits.get(permit_id)
+        if permit is not None and permit.state == "applied" and permit.release_at <= now:
+            await self.allocation.run_due(now, permit.resource_id)
 
     async def _visible(self, permit_id: str, caller: Principal) -> Permit:
         """The permit if ``caller`` may see it (its holder or whoever applied, the partner of
@@ -160,6 +168,7 @@ class PermitService:
         """Withdraw an application, or cancel the permit's nights from ``data.from_`` on
         (capacity given back at once); each night goes through the booking lifecycle (who
         may cancel, the cancel deadline) and is reported."""
+        await self._release_due(permit_id, now)
         permit = await self._visible(permit_id, caller)
         resource = await self.session.get(Resource, permit.resource_id)
         assert resource is not None
