@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from scheduler.core.limits import MAX_ELIGIBLE_TAGS, MAX_TAG_LENGTH
-from scheduler.core.permits import PermitPolicy, permit_problems
+from scheduler.core.permits import PermitPolicy, night_minutes, permit_problems
 from scheduler.core.release import ReleasePolicy, release_problems
 
 MINUTES_PER_DAY = 1440
@@ -95,6 +95,15 @@ def policy_errors(policy: Policy) -> list[tuple[str, str]]:
         )
     if policy.permit is not None:
         found += permit_problems(policy.permit, granule)
+        length = night_minutes(policy.permit)
+        if not policy.min_duration_minutes <= length <= policy.max_duration_minutes:
+            found.append(
+                (
+                    "policy.permit",
+                    f"a night lasts {length} minutes: it must be within min_duration_minutes "
+                    "and max_duration_minutes",
+                )
+            )
     return found
 
 

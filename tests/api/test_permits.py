@@ -14,8 +14,15 @@ from scheduler.core.lottery import draw_order
 from scheduler.db.bookings import Booking, OutboxEvent
 from scheduler.db.permits import Permit, PermitRound
 from scheduler.duties.services import DutyService
-from tests.support.builders import Tokens, assert_problem, book, make_resource, make_window, ok
-from tests.support.builders import unique
+from tests.support.builders import (
+    Tokens,
+    assert_problem,
+    book,
+    make_resource,
+    make_window,
+    ok,
+    unique,
+)
 
 PLATE = "沪A12345"
 # The permit release of January: 25 December 09:00 in Shanghai.
