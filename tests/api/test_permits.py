@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import func, select
 
 from scheduler.core.lottery import draw_order
 from scheduler.db.bookings import Booking, OutboxEvent
+from scheduler.db.engine import create_engine
 from scheduler.db.permits import Permit, PermitRound
 from scheduler.duties.services import DutyService
+from scheduler.jobs import tasks
+from scheduler.jobs.resilience import ResilientScheduler
+from scheduler.jobs.runner import JobRunner
 from tests.support.builders import (
     Tokens,
     assert_problem,
@@ -268,3 +273,30 @@ async def test_bad_input_is_refused_and_writes_nothing(client, tokens: Tokens, c
         assert not await session.scalar(
             select(func.count()).select_from(Booking).where(Booking.resource_id == rid)
         )
+
+
+async def test_the_release_job_is_planned_for_its_exact_instant(
+    client, tokens: Tokens, clock, db, settings
+):
+    clock.set(shanghai("2026-12-03", 10))
+    resource = await car_park(client, tokens, ["B1-001"])
+    applied = ok(await apply(client, tokens.resident(), resource["id"], "2027-01"), 202)
+    # Five minutes before the instant, the planner (every 30 s) schedules a date job for it.
+    clock.set(JANUARY_RELEASE - timedelta(minutes=5))
+    engine = create_engine(settings)
+    runner = JobRunner(settings, engine, db, clock)
+    runner.scheduler = ResilientScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+    tasks.bind(tasks.Runtime(db, clock))
+    try:
+        await runner._plan_draws()
+        job = runner.scheduler.get_job(f"permits:{resource['id']}:2027-01")
+        assert job is not None and job.trigger.run_date == JANUARY_RELEASE
+        # The job, run at the instant, decides the month.
+        clock.set(JANUARY_RELEASE)
+        assert await tasks.run_permit_release(*job.args) == 1
+        assert await tasks.run_permit_release(*job.args) == 0
+    finally:
+        tasks.bind(None)
+        await engine.dispose()
+    seen = ok(await client.get(f"/api/v1/permits/{applied['id']}", headers=tokens.staff()))
+    assert (seen["state"], seen["unit"], seen["nights"]) == ("confirmed", "B1-001", 31)
