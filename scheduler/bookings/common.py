@@ -59,6 +59,7 @@ def to_schema(booking: Booking) -> schemas.Booking:
         updated_at=booking.updated_at,
         walk_in=booking.walk_in,
         excused_at=booking.excused_at,
+        fields=dict(booking.fields or {}),
     )
 
 

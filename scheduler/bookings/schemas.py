@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from scheduler.core.booking_fields import MAX_FIELDS, FieldValue
 from scheduler.core.lifecycle import BookingStatus as BookingStatus
 from scheduler.schemas import Input, Instant, LongText, Name
 
@@ -14,6 +15,15 @@ Sub = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Community = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 Reason = Annotated[str, msgspec.Meta(max_length=2000)]
+FieldKey = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+FieldValues = Annotated[
+    dict[FieldKey, FieldValue],
+    msgspec.Meta(
+        max_length=MAX_FIELDS,
+        description="Values of the resource's booking fields (its `booking_fields`)",
+        examples=[{"plate": "沪A12345"}],
+    ),
+]
 
 
 class OnBehalfOf(Input):
@@ -36,6 +46,7 @@ class BookingCreate(Input):
     unit_exact: bool = False
     on_behalf_of: OnBehalfOf | None = None
     note: LongText | None = None
+    fields: FieldValues | None = None
     waitlist: bool = False
     walk_in: bool = False
 
@@ -84,6 +95,9 @@ class Booking(msgspec.Struct):
     resource_name: str | None = None
     local_start: datetime | None = None
     local_end: datetime | None = None
+    # Values of the resource's booking fields that the caller may read (personal fields are
+    # left out for roles the resource does not show them to).
+    fields: dict[str, FieldValue] = msgspec.field(default_factory=dict)
 
 
 InitialStatus = Literal["confirmed", "pending", "entered", "waitlisted", "checked_in"]

@@ -10,7 +10,7 @@ release instant), or a waitlist place (when full and the client asked for it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from scheduler.bookings.draws import DrawService
 from scheduler.bookings.holders import Holders, HolderState
 from scheduler.bookings.repositories import BookingRepository
 from scheduler.core import booking as core
+from scheduler.core.booking_fields import FieldValue, check_values
 from scheduler.core.lifecycle import may_see
 from scheduler.core.policy import Policy, permit_occurrence_policy
 from scheduler.core.refusals import Refusal
@@ -33,10 +34,10 @@ from scheduler.core.rules import Booker, Request, Usage
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking, BookingEvent
 from scheduler.db.catalogue import Resource, User
-from scheduler.errors import NotFound, SchedulerError, ValidationFailed
+from scheduler.errors import FieldError, NotFound, SchedulerError, ValidationFailed
 from scheduler.ids import new_id
 from scheduler.ledger.repositories import CapacityLedger
-from scheduler.resources.services import ResourceService
+from scheduler.resources.services import ResourceService, declared_fields
 
 ALTERNATIVES_SPAN = timedelta(days=2)
 
@@ -51,6 +52,8 @@ class Checked:
     request: Request
     decision: core.Decision
     person_checked: bool = True
+    # The booking field values, checked against the resource's declarations and normalised.
+    fields: dict[str, FieldValue] = field(default_factory=dict)
 
 
 class BookingService:
@@ -123,6 +126,7 @@ class BookingService:
         if data.ends_at <= data.starts_at:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
         resource, _ = await self.resources.get(data.resource_id)
+        values = checked_fields(resource, data.fields)
         holder = await self.holders.resolve(caller, data, resource, now, dry_run)
         policy = msgspec.convert(resource.policy, Policy)
         if as_permit:
@@ -140,7 +144,7 @@ class BookingService:
             raise await self._explained(
                 refusal, resource, policy, request, state.booker, now
             ) from None
-        return Checked(resource, holder.user, policy, request, decision, holder.checked)
+        return Checked(resource, holder.user, policy, request, decision, holder.checked, values)
 
     async def _explained(
         self,
@@ -270,6 +274,7 @@ class BookingService:
             unit=unit,
             status=decision.status,
             note=data.note,
+            fields=checked.fields,
             series_id=series_id,
             draw_at=decision.draw_at,
             walk_in=data.walk_in,
@@ -307,3 +312,13 @@ class BookingService:
         if not may_see(caller, await load_held(self.session, booking, resource, caller)):
             raise NotFound(f"No booking {booking_id!r}.")
         return booking
+
+
+def checked_fields(
+    resource: Resource, values: dict[str, FieldValue] | None
+) -> dict[str, FieldValue]:
+    """``values`` checked against the resource's booking fields (422 naming each bad field)."""
+    clean, problems = check_values(declared_fields(resource), values or {})
+    if problems:
+        raise ValidationFailed([FieldError(name, message) for name, message in problems])
+    return clean

@@ -49,6 +49,8 @@ class Booking(Base):
     unit: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    # Values of the resource's booking fields, checked and normalised when booked.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     series_id: Mapped[str | None] = mapped_column(String(64), index=True)
     decision_note: Mapped[str | None] = mapped_column(Text)
     draw_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -91,6 +91,8 @@ class Resource(Base):
     longitude: Mapped[float | None]
     description: Mapped[str | None] = mapped_column(Text)
     policy: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The fields its bookings carry (``core.booking_fields.FieldSpec`` as JSON).
+    booking_fields: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from scheduler.core.booking_fields import MAX_FIELDS, FieldSpec
 from scheduler.core.policy import Policy
 from scheduler.core.resources import MAX_CAPACITY, MAX_UNITS
 from scheduler.schemas import Input, LongText, Name, Slug
@@ -19,6 +20,10 @@ TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["A
 Address = Annotated[str, msgspec.Meta(max_length=500)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+BookingFields = Annotated[
+    list[FieldSpec],
+    msgspec.Meta(max_length=MAX_FIELDS, description="The fields this resource's bookings carry"),
+]
 
 
 class ResourceCreate(Input):
@@ -34,6 +39,7 @@ class ResourceCreate(Input):
     longitude: Longitude | None = None
     description: LongText | None = None
     policy: Policy | None = None
+    booking_fields: BookingFields | None = None
 
 
 class ResourceUpdate(Input):
@@ -49,6 +55,8 @@ class ResourceUpdate(Input):
     longitude: Longitude | msgspec.UnsetType | None = msgspec.UNSET
     description: LongText | msgspec.UnsetType | None = msgspec.UNSET
     policy: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    # Replaces the whole list (send [] to declare none).
+    booking_fields: BookingFields | msgspec.UnsetType = msgspec.UNSET
 
 
 class Resource(msgspec.Struct):
@@ -68,3 +76,4 @@ class Resource(msgspec.Struct):
     version: int
     created_at: datetime
     updated_at: datetime
+    booking_fields: list[FieldSpec] = msgspec.field(default_factory=list)

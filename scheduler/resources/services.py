@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
+from scheduler.core.booking_fields import FieldSpec, declaration_problems
 from scheduler.core.policy import Policy, policy_errors
 from scheduler.core.resources import capacity_errors, is_known_timezone, resolved_capacity
 from scheduler.db.catalogue import Resource
@@ -58,7 +59,20 @@ def to_schema(resource: Resource, zone: str) -> schemas.Resource:
         if column != "zone"
     }
     fields["policy"] = msgspec.convert(resource.policy, Policy)
+    fields["booking_fields"] = declared_fields(resource)
     return schemas.Resource(zone=zone, **fields)
+
+
+def declared_fields(resource: Resource) -> list[FieldSpec]:
+    """The resource's booking field declarations as values."""
+    return msgspec.convert(resource.booking_fields or [], list[FieldSpec])
+
+
+def _stored_fields(specs: list[FieldSpec]) -> list[dict[str, Any]]:
+    """Declarations checked for consistency (422 naming the member), as stored JSON."""
+    _raise_if(declaration_problems(specs))
+    stored: list[dict[str, Any]] = msgspec.to_builtins(specs)
+    return stored
 
 
 LOADED_RESOURCES = "loaded_resources"
@@ -100,6 +114,7 @@ class ResourceService:
         _check_penalty_scope(caller, policy)
         timezone = data.timezone or self.default_timezone
         _check_shape(timezone, data.capacity, data.units, policy)
+        booking_fields = _stored_fields(data.booking_fields or [])
         resource_id = data.id or new_id("res")
         if await self.resources.exists_any(resource_id):
             raise AlreadyExists(f"Resource {resource_id!r} already exists.", id=resource_id)
@@ -116,6 +131,7 @@ class ResourceService:
             longitude=data.longitude,
             description=data.description,
             policy=msgspec.to_builtins(policy),
+            booking_fields=booking_fields,
             version=1,
             created_at=now,
             updated_at=now,
@@ -140,6 +156,8 @@ class ResourceService:
             if value is not msgspec.UNSET
         }
         policy_patch = changes.pop("policy", None)
+        if "booking_fields" in changes:
+            changes["booking_fields"] = _stored_fields(changes["booking_fields"])
         policy = convert_input({**resource.policy, **(policy_patch or {})}, Policy, "policy")
         if policy.no_show != msgspec.convert(resource.policy, Policy).no_show:
             _check_penalty_scope(caller, policy)
