@@ -2,7 +2,7 @@
 alive) and permit_rounds (each month's release, exactly once per resource)
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from scheduler.db.base import JSONType, UTCDateTime
 
 revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=7), nullable=False),
         sa.Column("preferred_unit", sa.String(length=64), nullable=True),
         sa.Column("unit", sa.String(length=64), nullable=True),
-        sa.Column("plate", sa.String(length=32), nullable=True),
+        sa.Column("fields", JSONType, nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("release_at", UTCDateTime(), nullable=False),

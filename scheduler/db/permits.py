@@ -9,6 +9,7 @@ makes each release happen exactly once, whichever replica, job or request gets t
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -58,7 +59,9 @@ class Permit(Base):
     period: Mapped[str] = mapped_column(String(7))
     preferred_unit: Mapped[str | None] = mapped_column(String(64))
     unit: Mapped[str | None] = mapped_column(String(64))
-    plate: Mapped[str | None] = mapped_column(String(32))
+    # The booking field values every night carries (the plate for the gate), checked
+    # against the resource's declarations when applying.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     release_at: Mapped[datetime]

@@ -61,6 +61,7 @@ def series_request(
         mode="all_or_nothing",
         unit_policy="same",
         note=f"permit {permit.id}",
+        fields=dict(permit.fields) if permit.fields else None,
     )
 
 

@@ -7,9 +7,17 @@ from typing import Annotated
 
 import msgspec
 
-from scheduler.bookings.schemas import Booking, BookingResult, Holder, OnBehalfOf, Reason
+from scheduler.bookings.schemas import (
+    Booking,
+    BookingResult,
+    FieldValues,
+    Holder,
+    OnBehalfOf,
+    Reason,
+)
+from scheduler.core.booking_fields import FieldValue
 from scheduler.core.permits import PERIOD_PATTERN
-from scheduler.schemas import Input
+from scheduler.schemas import ONE_LINE, Input
 
 Period = Annotated[
     str, msgspec.Meta(pattern=PERIOD_PATTERN, description="A calendar month", examples=["2027-01"])
@@ -18,9 +26,9 @@ Plate = Annotated[
     str,
     msgspec.Meta(
         min_length=2,
-        max_length=16,
-        pattern=r"^[^\x00-\x1f\x7f-\x9f\s]+$",
-        description="Vehicle plate, without spaces",
+        max_length=20,
+        pattern=ONE_LINE,
+        description="Vehicle plate (short for fields.plate; spaces are dropped)",
         examples=["沪A12345"],
     ),
 ]
@@ -35,6 +43,7 @@ class PermitCreate(Input):
     period: Period
     unit: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     plate: Plate | None = None
+    fields: FieldValues | None = None
     on_behalf_of: OnBehalfOf | None = None
 
 
@@ -57,6 +66,7 @@ class Permit(msgspec.Struct):
     preferred_unit: str | None
     unit: str | None
     plate: str | None
+    fields: dict[str, FieldValue]
     release_at: datetime
     decided_at: datetime | None
     reason: str | None

@@ -19,9 +19,11 @@ from scheduler.bookings import schemas as booking_schemas
 from scheduler.bookings.common import refused
 from scheduler.bookings.holders import Holders
 from scheduler.bookings.series_ops import SeriesOperations
+from scheduler.bookings.services import checked_fields
 from scheduler.bookings.views import views
 from scheduler.core import permits as core
 from scheduler.core import refusals as kinds
+from scheduler.core.booking_fields import FieldValue, visible_values
 from scheduler.core.lifecycle import manages, serves
 from scheduler.core.policy import Policy
 from scheduler.core.refusals import Refusal, TimingFacts
@@ -40,7 +42,7 @@ from scheduler.ids import new_id
 from scheduler.permits import schemas
 from scheduler.permits.allocation import PermitAllocation, permit_event, series_request
 from scheduler.permits.repositories import PermitRepository
-from scheduler.resources.services import ResourceService
+from scheduler.resources.services import ResourceService, declared_fields
 
 
 class PermitService:
@@ -67,7 +69,7 @@ class PermitService:
             raise
         if savepoint is not None:
             await savepoint.commit()
-        return await self.view(permit)
+        return await self.view(permit, caller)
 
     async def _apply(self, data: schemas.PermitCreate, caller: Principal, now: datetime) -> Permit:
         resource, _ = await self.resources.get(data.resource_id)
@@ -75,6 +77,7 @@ class PermitService:
         offer = policy.permit
         if offer is None:
             raise PermitNotOffered(f"Resource {resource.id!r} offers no permit.")
+        _fields(resource, data)  # refuse bad values before anything else
         if data.unit is not None and data.unit not in resource.units:
             raise ValidationFailed.one("unit", f"the resource has no unit {data.unit!r}")
         zone = ZoneInfo(resource.timezone)
@@ -116,7 +119,7 @@ class PermitService:
             created_by=caller.sub,
             period=period.text,
             preferred_unit=data.unit,
-            plate=data.plate,
+            fields=_fields(resource, data),
             state="applied",
             release_at=core.releases_at(offer, period, zone),
             version=1,
@@ -138,7 +141,7 @@ class PermitService:
         """The permit (its month released first if that is due, so nobody reads an
         application still waiting after its release instant)."""
         await self._release_due(permit_id, now)
-        return await self.view(await self._visible(permit_id, caller))
+        return await self.view(await self._visible(permit_id, caller), caller)
 
     async def _release_due(self, permit_id: str, now: datetime) -> None:
         permit = await self.permits.get(permit_id)
@@ -203,7 +206,7 @@ class PermitService:
         else:
             raise ValidationFailed.one("from", f"a permit {permit.state} has nothing to cancel")
         return schemas.PermitCancelled(
-            await self.view(permit), result.done, result.refused, result.results
+            await self.view(permit, caller), result.done, result.refused, result.results
         )
 
     async def _reloaded(self, permit_id: str) -> Permit:
@@ -212,9 +215,18 @@ class PermitService:
         await self.session.refresh(permit)
         return permit
 
-    async def view(self, permit: Permit) -> schemas.Permit:
+    async def view(self, permit: Permit, caller: Principal) -> schemas.Permit:
+        """The permit as ``caller`` may read it (booking fields hidden from roles the
+        resource does not show them to, as on its nights)."""
         resource = await self.session.get(Resource, permit.resource_id)
         assert resource is not None
+        sees_everything = caller.sub in (permit.holder_id, permit.created_by)
+        fields = visible_values(
+            declared_fields(resource),
+            permit.fields or {},
+            caller.role,
+            sees_everything or caller.role == "admin",
+        )
         zone = ZoneInfo(resource.timezone)
         nights = await self.permits.occurrences(permit.id)
         statuses = [b.status for b in nights]
@@ -229,7 +241,8 @@ class PermitService:
             created_by=permit.created_by,
             preferred_unit=permit.preferred_unit,
             unit=permit.unit,
-            plate=permit.plate,
+            plate=str(fields["plate"]) if "plate" in fields else None,
+            fields=fields,
             release_at=permit.release_at.astimezone(zone),
             decided_at=permit.decided_at,
             reason=permit.reason,
@@ -240,3 +253,12 @@ class PermitService:
             created_at=permit.created_at,
             updated_at=permit.updated_at,
         )
+
+
+def _fields(resource: Resource, data: schemas.PermitCreate) -> dict[str, FieldValue]:
+    """The booking field values every night will carry (``plate`` is ``fields.plate``),
+    checked against the resource's declarations: 422 naming ``fields.<name>``."""
+    values: dict[str, FieldValue] = dict(data.fields or {})
+    if data.plate is not None:
+        values["plate"] = data.plate
+    return checked_fields(resource, values)

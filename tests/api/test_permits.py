@@ -30,6 +30,7 @@ from tests.support.builders import (
 )
 
 PLATE = "沪A12345"
+PLATE_FIELD = {"name": "plate", "type": "plate", "label_zh": "车牌", "visible_to": ["partner"]}
 # The permit release of January: 25 December 09:00 in Shanghai.
 JANUARY_RELEASE = datetime(2026, 12, 25, 1, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -46,6 +47,7 @@ async def car_park(client, tokens: Tokens, units, **permit):
         kind="parking",
         capacity=None,
         units=units,
+        booking_fields=[PLATE_FIELD],
         policy={
             "max_duration_minutes": 840,
             "horizon_days": 14,
@@ -91,9 +93,11 @@ async def test_december_and_january_permits_through_release_and_cancel(
     me = tokens.resident(sub=me_sub)
 
     # December was released on 25 November: booked at once, one space all 31 nights.
-    december = ok(await apply(client, me, rid, "2026-12", unit="B1-001", plate=PLATE), 201)
+    december = ok(await apply(client, me, rid, "2026-12", unit="B1-001", plate="沪a 12345"), 201)
     assert (december["state"], december["unit"], december["nights"]) == ("confirmed", "B1-003", 31)
     assert december["plate"] == PLATE and december["preferred_unit"] == "B1-001"
+    # Every night carries the plate, for the gate lists.
+    assert {o["fields"]["plate"] for o in december["occurrences"]} == {PLATE}
     assert {o["unit"] for o in december["occurrences"]} == {"B1-003"}
     assert {o["series_id"] for o in december["occurrences"]} == {december["id"]}
     assert december["occurrences"][0]["local_start"] == "2026-12-01T18:00:00+08:00"
@@ -138,7 +142,12 @@ async def test_december_and_january_permits_through_release_and_cancel(
     assert accepted["occurrences"][0]["holder"]["sub"] == me_sub
     # The partner sees it too; the duty that runs at the release finds nothing left to do.
     partner = tokens.partner(resource["partner_id"])
-    assert ok(await client.get(f"/api/v1/permits/{january['id']}", headers=partner))["plate"]
+    as_partner = ok(await client.get(f"/api/v1/permits/{january['id']}", headers=partner))
+    assert as_partner["plate"] == PLATE
+    assert {o["fields"]["plate"] for o in as_partner["occurrences"]} == {PLATE}
+    # Staff are not in the plate's audience (visible_to: partner): the permit hides it.
+    as_staff = ok(await client.get(f"/api/v1/permits/{january['id']}", headers=tokens.staff()))
+    assert (as_staff["plate"], as_staff["fields"]) == (None, {})
     async with db() as session, session.begin():
         assert await DutyService(session).release_permits(JANUARY_RELEASE + 2 * SECOND) == 0
         events = await session.scalars(
@@ -235,7 +244,8 @@ async def test_bad_input_is_refused_and_writes_nothing(client, tokens: Tokens, c
     cases = [
         (await apply(client, me, rid, "2027-13"), 422, "validation_error"),
         (await apply(client, me, rid, "January"), 422, "validation_error"),
-        (await apply(client, me, rid, "2027-01", plate="沪A 12345"), 422, "validation_error"),
+        (await apply(client, me, rid, "2027-01", plate="12345"), 422, "validation_error"),
+        (await apply(client, me, rid, "2027-01", fields={"meal": "rice"}), 422, "validation_error"),
         (await apply(client, me, rid, "2027-01", unit="Z9"), 422, "validation_error"),
         (await apply(client, me, rid, "2027-01", colour="red"), 422, "validation_error"),
         (await apply(client, me, plain["id"], "2027-01"), 409, "permit_not_offered"),
@@ -253,6 +263,8 @@ async def test_bad_input_is_refused_and_writes_nothing(client, tokens: Tokens, c
     ]
     for response, status, code in cases:
         assert_problem(response, status, code)
+    named = assert_problem(cases[2][0], 422, "validation_error")["errors"]
+    assert [e["field"] for e in named] == ["fields.plate"]
     bad_policy = await client.post(
         "/api/v1/resources",
         json={
