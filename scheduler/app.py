@@ -21,6 +21,7 @@ from scheduler.calendar.controllers import CalendarController, TermController
 from scheduler.clock import Clock, SystemClock
 from scheduler.closures.controllers import ClosureController
 from scheduler.console import console_routes, docs_plugins, template_config
+from scheduler.daylists.controllers import DayListController
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
 from scheduler.edge import wrap_every_response
@@ -74,6 +75,7 @@ ROUTE_HANDLERS = [
     FeedController,
     WebhookController,
     StatsController,
+    DayListController,
     MetricsController,
 ]
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
+from scheduler.core.booking_fields import visible_values
 from scheduler.core.lifecycle import Held
 from scheduler.core.refusals import Refusal
 from scheduler.core.timerange import TimeRange
@@ -18,6 +19,7 @@ from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource, User
 from scheduler.errors import BookingRefused
 from scheduler.outbox.repositories import OutboxRepository
+from scheduler.resources.services import declared_fields
 
 
 def _local(value: Any, zone: ZoneInfo) -> Any:
@@ -64,10 +66,21 @@ def to_schema(booking: Booking) -> schemas.Booking:
 
 
 def emit_booking_event(
-    session: AsyncSession, event_type: str, booking: Booking, partner_id: str, now: datetime
+    session: AsyncSession,
+    event_type: str,
+    booking: Booking,
+    partner_id: str,
+    now: datetime,
+    resource: Resource | None = None,
 ) -> None:
-    """Record ``booking.<something>`` in the outbox, in the caller's transaction."""
-    payload = msgspec.to_builtins(to_schema(booking))
+    """Record ``booking.<something>`` in the outbox, in the caller's transaction.
+
+    Webhooks go to the resource's partner (and staff), so the payload carries the booking
+    field values the partner may read; without ``resource`` it carries none."""
+    body = to_schema(booking)
+    specs = declared_fields(resource) if resource is not None else []
+    shown = visible_values(specs, booking.fields or {}, "partner", sees_everything=False)
+    payload = msgspec.to_builtins(msgspec.structs.replace(body, fields=shown))
     OutboxRepository(session).emit(
         event_type,
         payload,

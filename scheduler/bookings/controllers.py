@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from scheduler import metrics
+from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
@@ -38,8 +39,10 @@ DryRun = Annotated[bool, QueryParameter(description="Run every check, write noth
 Statuses = Annotated[list[schemas.BookingStatus] | None, QueryParameter(name="status")]
 
 
-async def _respond(session: Any, booking: Any, status_code: int = 200) -> Response[schemas.Booking]:
-    body = await view_one(session, booking)
+async def _respond(
+    session: Any, booking: Any, caller: Principal, status_code: int = 200
+) -> Response[schemas.Booking]:
+    body = await view_one(session, booking, caller)
     return Response(body, status_code=status_code, headers={"ETag": etag(body.version)})
 
 
@@ -78,7 +81,9 @@ class BookingController(Controller):
             return Response(await service.preview(data, principal, now), status_code=200)  # type: ignore[arg-type]
 
         async def work() -> tuple[int, schemas.Booking]:
-            booking = await view_one(db_session, await service.create(data, principal, now))
+            booking = await view_one(
+                db_session, await service.create(data, principal, now), principal
+            )
             metrics.count_booking(booking.status)
             return (202 if booking.status in ("entered", "waitlisted") else 201), booking
 
@@ -182,7 +187,9 @@ class BookingController(Controller):
             offset=offset,
             series_id=series_id,
         )
-        return Page(items=await views(db_session, rows), total=total, limit=limit, offset=offset)
+        return Page(
+            items=await views(db_session, rows, principal), total=total, limit=limit, offset=offset
+        )
 
     @get("/{booking_id:str}", operation_id="getBooking", responses=problems(404))
     async def get_booking(
@@ -190,7 +197,7 @@ class BookingController(Controller):
     ) -> Response[schemas.Booking]:
         """One booking (404 if it is not yours to see)."""
         return await _respond(
-            db_session, await BookingService(db_session).visible(booking_id, principal)
+            db_session, await BookingService(db_session).visible(booking_id, principal), principal
         )
 
     @get("/{booking_id:str}/history", operation_id="getBookingHistory", responses=problems(404))
@@ -222,6 +229,7 @@ class BookingController(Controller):
             await BookingLifecycle(db_session).decide(
                 booking_id, "approve", principal, note, if_match, now
             ),
+            principal,
         )
 
     @post(
@@ -246,6 +254,7 @@ class BookingController(Controller):
             await BookingLifecycle(db_session).decide(
                 booking_id, "reject", principal, reason, if_match, now
             ),
+            principal,
         )
 
     @post(
@@ -268,6 +277,7 @@ class BookingController(Controller):
         return await _respond(
             db_session,
             await BookingLifecycle(db_session).cancel(booking_id, principal, reason, if_match, now),
+            principal,
         )
 
     @post(
@@ -289,6 +299,7 @@ class BookingController(Controller):
         return await _respond(
             db_session,
             await BookingLifecycle(db_session).accept(booking_id, principal, if_match, now),
+            principal,
         )
 
     @post(
@@ -309,6 +320,7 @@ class BookingController(Controller):
         return await _respond(
             db_session,
             await BookingLifecycle(db_session).check_in(booking_id, principal, if_match, now),
+            principal,
         )
 
     @post(
@@ -333,6 +345,7 @@ class BookingController(Controller):
             await BookingLifecycle(db_session).excuse(
                 booking_id, principal, data.reason, if_match, now
             ),
+            principal,
         )
 
 
@@ -361,7 +374,9 @@ class ApprovalController(Controller):
             limit=limit,
             offset=offset,
         )
-        return Page(items=await views(db_session, rows), total=total, limit=limit, offset=offset)
+        return Page(
+            items=await views(db_session, rows, principal), total=total, limit=limit, offset=offset
+        )
 
     @post(
         "/batch",

@@ -77,7 +77,7 @@ class BookingLifecycle:
         await self.session.flush()
         resource = await self.session.get(Resource, booking.resource_id)
         partner_id = resource.partner_id if resource else ""
-        emit_booking_event(self.session, f"booking.{after}", booking, partner_id, now)
+        emit_booking_event(self.session, f"booking.{after}", booking, partner_id, now, resource)
         return booking
 
     async def decide(

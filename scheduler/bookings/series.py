@@ -145,7 +145,7 @@ class SeriesService:
             starts_at=booking.starts_at,
             ends_at=booking.ends_at,
             outcome="booked",
-            booking=await view_one(self.session, booking),
+            booking=await view_one(self.session, booking, caller),
         )
 
 

@@ -299,7 +299,9 @@ class BookingService:
                 reason=reason,
             )
         )
-        emit_booking_event(self.session, "booking.created", booking, resource.partner_id, now)
+        emit_booking_event(
+            self.session, "booking.created", booking, resource.partner_id, now, resource
+        )
         await self.session.flush()
         return booking
 

@@ -120,13 +120,13 @@ def check_values(
             found.append((f"fields.{name}", f"not a field of this resource (declared: {known})"))
     for spec in specs:
         value = values.get(spec.name)
-        if value is None or value == "":
-            if spec.required:
-                found.append((f"fields.{spec.name}", "required"))
-            continue
-        result = _value(spec, value)
+        result = None if value is None else _value(spec, value)
         if isinstance(result, _Problem):
             found.append((f"fields.{spec.name}", result.message))
+        elif result is None or result == "":
+            # Blank text counts as absent, so a required field cannot be met with spaces.
+            if spec.required:
+                found.append((f"fields.{spec.name}", "required"))
         else:
             clean[spec.name] = result
     return clean, found
@@ -145,6 +145,8 @@ def _value(spec: FieldSpec, value: FieldValue) -> FieldValue | _Problem:
         return _Problem("must be a string")
     if not re.match(ONE_LINE, value):
         return _Problem("must be one line of text")
+    if not value.strip():
+        return ""
     if spec.type == "choice":
         allowed = spec.choices or []
         return value if value in allowed else _Problem(f"must be one of {', '.join(allowed)}")
@@ -186,3 +188,21 @@ def visible_values(
 def columns(specs: Sequence[FieldSpec], role: str) -> list[FieldSpec]:
     """The declared fields ``role`` may read, in declaration order (list and CSV columns)."""
     return [spec for spec in specs if role == "admin" or role in spec.visible_to]
+
+
+def choice_totals(
+    specs: Sequence[FieldSpec], rows: Sequence[tuple[Mapping[str, FieldValue], int]]
+) -> dict[str, dict[str, int]]:
+    """Places per value of each choice field, in choice order (what a kitchen cooks):
+    ``rows`` are (values, quantity) pairs."""
+    totals: dict[str, dict[str, int]] = {}
+    for spec in specs:
+        if spec.type != "choice":
+            continue
+        counts = dict.fromkeys(spec.choices or [], 0)
+        for values, quantity in rows:
+            value = values.get(spec.name)
+            if isinstance(value, str) and value in counts:
+                counts[value] += quantity
+        totals[spec.name] = counts
+    return totals

@@ -123,7 +123,7 @@ class DutyService:
             elif booking.starts_at - timedelta(minutes=policy.reminder_minutes) <= now:
                 booking.reminded_at = now
                 emit_booking_event(
-                    self.session, "booking.reminder", booking, resource.partner_id, now
+                    self.session, "booking.reminder", booking, resource.partner_id, now, resource
                 )
                 reminded += 1
         await self.session.flush()

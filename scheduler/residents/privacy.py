@@ -105,8 +105,9 @@ class PrivacyService:
 
     async def anonymise_inactive(self, now: datetime, months: int) -> int:
         """Remove the personal data of residents with no activity (no sign-in, no booking
-        ending) for ``months``: name, phone, identity reference and tags go; the id and
-        community stay, so past bookings still count in reports."""
+        ending) for ``months``: name, phone, identity reference and tags go, and so do the
+        booking field values of their bookings (plates, phones, diets); the id and community
+        stay, so past bookings still count in reports."""
         if months <= 0:
             return 0
         users = await self.residents.inactive_since(now - months * MONTH, RETENTION_BATCH)
@@ -118,7 +119,7 @@ class PrivacyService:
             await self.session.execute(
                 update(Booking)
                 .where(Booking.holder_id.in_([user.id for user in users]))
-                .values(holder_name="")
+                .values(holder_name="", fields={})
                 .execution_options(synchronize_session=False)
             )
         await self.session.flush()

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import QueryParameter
 
 from scheduler.auth.middleware import MANAGERS
 from scheduler.dependencies import Caller, DbSession
+from scheduler.downloads import AlsoCsv, json_or_csv
 from scheduler.openapi import problems
 from scheduler.stats import schemas
 from scheduler.stats.services import PeopleService, UtilizationService, as_csv, people_csv
-
-T = TypeVar("T")
-JSON_MEDIA_TYPE = "application/json"
-CSV_MEDIA_TYPE = "text/csv"  # Litestar adds "; charset=utf-8"
 
 # Plain strings, parsed by the service, so a bad value is reported under its own name.
 ReportFrom = Annotated[
@@ -38,35 +32,6 @@ GroupByParam = Annotated[
 ]
 
 
-@dataclass
-class _AlsoCsv(Operation):
-    """Documents the CSV form of the 200 response next to the JSON one."""
-
-    def __post_init__(self) -> None:
-        success = (self.responses or {}).get("200")
-        if isinstance(success, OpenAPIResponse) and success.content is not None:
-            success.content["text/csv"] = OpenAPIMediaType(
-                schema=Schema(
-                    type=OpenAPIType.STRING, description="The same rows as CSV, with a header row"
-                )
-            )
-
-
-def _json_or_csv(
-    request: Request[Any, Any, Any], report: T, as_text: Callable[[], str], filename: str
-) -> Response[T]:
-    """The report as JSON, or as a CSV download when the client asks for ``text/csv``."""
-    wanted = request.accept.best_match([JSON_MEDIA_TYPE, CSV_MEDIA_TYPE], default=JSON_MEDIA_TYPE)
-    if wanted != CSV_MEDIA_TYPE:
-        return Response(report)
-    csv_response = Response(
-        as_text(),
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-    return cast("Response[T]", csv_response)
-
-
 class StatsController(Controller):
     path = "/api/v1/stats"
     tags = ["Reports"]
@@ -76,7 +41,7 @@ class StatsController(Controller):
         operation_id="getUtilization",
         guards=[MANAGERS],
         responses=problems(403),
-        operation_class=_AlsoCsv,
+        operation_class=AlsoCsv,
     )
     async def utilization(
         self,
@@ -92,14 +57,14 @@ class StatsController(Controller):
         all). Send `Accept: text/csv` for CSV."""
         report = await UtilizationService(db_session).report(principal, start, end, group_by)
         name = f"utilization-{group_by}-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
-        return _json_or_csv(request, report, lambda: as_csv(report), name)
+        return json_or_csv(request, report, lambda: as_csv(report), name)
 
     @get(
         "/people",
         operation_id="getPeopleServed",
         guards=[MANAGERS],
         responses=problems(403),
-        operation_class=_AlsoCsv,
+        operation_class=AlsoCsv,
     )
     async def people(
         self,
@@ -117,4 +82,4 @@ class StatsController(Controller):
         zone = ZoneInfo(state.settings.default_timezone)
         report = await PeopleService(db_session).report(principal, start, end, zone)
         name = f"people-{report.from_.isoformat()}-{report.to.isoformat()}.csv"
-        return _json_or_csv(request, report, lambda: people_csv(report), name)
+        return json_or_csv(request, report, lambda: people_csv(report), name)

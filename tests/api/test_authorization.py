@@ -634,6 +634,12 @@ MATRIX = [
         with_resource("/calendar.ics"),
         OWNER_MANAGES,
     ),
+    Case(
+        "GET",
+        "/api/v1/resources/{resource_id}/day-list",
+        with_resource("/day-list"),
+        OWNER_MANAGES,
+    ),
     Case("GET", "/metrics", fixed("/metrics"), ALL),
     Case(
         "GET",
