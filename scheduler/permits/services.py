@@ -248,7 +248,7 @@ class PermitService:
             reason=permit.reason,
             cancelled_from=permit.cancelled_from,
             nights=active,
-            occurrences=await views(self.session, nights),
+            occurrences=await views(self.session, nights, caller),
             version=permit.version,
             created_at=permit.created_at,
             updated_at=permit.updated_at,

@@ -116,6 +116,15 @@ async def test_december_and_january_permits_through_release_and_cancel(
     # On 10 December, cancel December from the 15th: 17 nights given back at once, so
     # another resident can have night 20 on the permit's space.
     clock.set(shanghai("2026-12-10", 10))
+    # Tonight the partner's gate list and its CSV show the permit's space and plate.
+    partner = tokens.partner(resource["partner_id"])
+    day_list = f"/api/v1/resources/{rid}/day-list"
+    tonight = ok(await client.get(day_list, headers=partner))
+    assert tonight["date"] == "2026-12-10"
+    mine = [r for r in tonight["rows"] if r["fields"].get("plate") == PLATE]
+    assert [r["unit"] for r in mine] == ["B1-003"]
+    csv_text = (await client.get(day_list, headers={**partner, "Accept": "text/csv"})).text
+    assert any(line.endswith(f",{PLATE}") and "B1-003" in line for line in csv_text.splitlines())
     cancelled = ok(
         await client.post(
             f"/api/v1/permits/{december['id']}/cancel", json={"from": "2026-12-15"}, headers=me
@@ -141,7 +150,6 @@ async def test_december_and_january_permits_through_release_and_cancel(
     assert {o["status"] for o in accepted["occurrences"]} == {"confirmed"}
     assert accepted["occurrences"][0]["holder"]["sub"] == me_sub
     # The partner sees it too; the duty that runs at the release finds nothing left to do.
-    partner = tokens.partner(resource["partner_id"])
     as_partner = ok(await client.get(f"/api/v1/permits/{january['id']}", headers=partner))
     assert as_partner["plate"] == PLATE
     assert {o["fields"]["plate"] for o in as_partner["occurrences"]} == {PLATE}
