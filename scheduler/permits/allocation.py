@@ -106,8 +106,34 @@ class PermitAllocation:
         data: booking_schemas.SeriesCreate,
     ) -> booking_schemas.Series:
         """Book every night of ``data`` for the permit; raises ``SeriesRefused`` (nothing
-        kept by the caller's rollback) unless all of them got one unit."""
-        series = await self.series.create(data, caller, now, series_id=permit.id, as_permit=True)
+        kept) unless all of them got one unit.
+
+        The unit plan is read once, before the nights are booked; a concurrent permit can
+        take the planned unit meanwhile (the ledger then refuses a night ``unit_taken``).
+        When the plan had a unit free throughout, the whole series is undone and planned
+        again from what is held now, up to once per unit, so racing applicants end up on
+        different units instead of all but one being refused."""
+        permit_id = permit.id
+        attempts = max(len(resource.units), 1)
+        for attempt in range(attempts):
+            savepoint = await self.session.begin_nested()
+            try:
+                series = await self.series.create(
+                    data, caller, now, series_id=permit_id, as_permit=True
+                )
+            except SeriesRefused as refusal:
+                await savepoint.rollback()
+                # A rolled-back savepoint expires the loaded rows: read them again.
+                await self.session.refresh(permit)
+                await self.session.refresh(resource)
+                if attempt + 1 < attempts and _lost_a_race(refusal):
+                    continue
+                raise
+            except BaseException:
+                await savepoint.rollback()
+                raise
+            await savepoint.commit()
+            break
         permit.state = "confirmed"
         permit.unit = series.unit
         permit.decided_at = now
@@ -202,14 +228,25 @@ class PermitAllocation:
         permit_event(self.session, "permit.not_selected", permit, resource, now)
 
 
-def _outcome(error: SchedulerError, drawn: bool) -> tuple[str, str]:
-    """``not_selected`` when the nights were only taken by others, else ``refused``."""
-    codes = {
+def _refused_codes(error: SchedulerError) -> set[str]:
+    return {
         occurrence["problem"]["code"]
         for occurrence in error.extensions.get("occurrences", [])
         if occurrence.get("problem")
     }
-    if isinstance(error, SeriesRefused) and codes <= CAPACITY_CODES:
+
+
+def _lost_a_race(refusal: SeriesRefused) -> bool:
+    """The plan saw a unit free on every night, yet a night was refused only for capacity:
+    someone took it since the plan was read."""
+    return bool(refusal.extensions.get("units_free_throughout")) and (
+        _refused_codes(refusal) <= CAPACITY_CODES
+    )
+
+
+def _outcome(error: SchedulerError, drawn: bool) -> tuple[str, str]:
+    """``not_selected`` when the nights were only taken by others, else ``refused``."""
+    if isinstance(error, SeriesRefused) and _refused_codes(error) <= CAPACITY_CODES:
         how = "in the lottery order" if drawn else "first come, first served"
         return "not_selected", f"no unit was left free on every night ({how})"
     return "refused", error.detail
