@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from msgspec.structs import replace
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.auth.tokens import Principal
@@ -19,6 +20,7 @@ from scheduler.calendar.schemas import TermCreate
 from scheduler.calendar.services import CalendarService
 from scheduler.closures.schemas import ClosureCreate
 from scheduler.closures.services import ClosureService
+from scheduler.core.booking_fields import Audience, FieldSpec
 from scheduler.core.policy import Policy
 from scheduler.core.release import ReleasePolicy
 from scheduler.demo_bookings import LOTTERY_COURT, seed_bookings
@@ -113,6 +115,55 @@ def _school_resource(partner_id: str, index: int, name: str) -> ResourceCreate:
     )
 
 
+# The gate, the kitchen and the camp liaison need these; the neighbourhood workers need not
+# read plates, diets or phone numbers.
+MANAGERS_ONLY: list[Audience] = ["staff", "partner"]
+PLATE = FieldSpec(
+    name="plate",
+    type="plate",
+    label_zh="车牌号",
+    label_en="Vehicle plate",
+    required=True,
+    visible_to=MANAGERS_ONLY,
+)
+CANTEEN_FIELDS = [
+    FieldSpec(
+        name="meal",
+        type="choice",
+        label_zh="餐食",
+        label_en="Meal",
+        required=True,
+        choices=["标准餐 standard", "软食 soft", "素食 vegetarian"],
+    ),
+    FieldSpec(
+        name="diet",
+        label_zh="饮食禁忌",
+        label_en="Dietary needs",
+        max_length=100,
+        visible_to=MANAGERS_ONLY,
+    ),
+]
+ROOM_FIELDS = [
+    FieldSpec(name="purpose", label_zh="用途", label_en="Purpose", required=True, max_length=100),
+    FieldSpec(
+        name="attendees",
+        type="integer",
+        label_zh="人数",
+        label_en="Attendees",
+        minimum=1,
+        maximum=50,
+    ),
+    FieldSpec(name="organiser", label_zh="组织者", label_en="Organiser", max_length=50),
+    FieldSpec(
+        name="contact_phone",
+        type="phone",
+        label_zh="联系电话",
+        label_en="Contact phone",
+        visible_to=MANAGERS_ONLY,
+    ),
+]
+
+
 def demo_resources() -> list[ResourceCreate]:
     resources = [
         _school_resource(partner_id, index, name)
@@ -134,6 +185,7 @@ def demo_resources() -> list[ResourceCreate]:
                 max_duration_minutes=14 * 60,
                 horizon_days=31,
             ),
+            booking_fields=[PLATE],
         ),
         ResourceCreate(
             id="camp-reused-room",
@@ -150,6 +202,7 @@ def demo_resources() -> list[ResourceCreate]:
                 horizon_days=30,
                 approval="staff",
             ),
+            booking_fields=ROOM_FIELDS,
         ),
         ResourceCreate(
             id="wangjiang-station-hall",
@@ -161,6 +214,7 @@ def demo_resources() -> list[ResourceCreate]:
             policy=Policy(
                 granularity_minutes=30, min_duration_minutes=30, max_duration_minutes=120
             ),
+            booking_fields=[replace(field, required=False) for field in ROOM_FIELDS],
         ),
         ResourceCreate(
             id="shangnan-elderly-canteen",
@@ -175,6 +229,7 @@ def demo_resources() -> list[ResourceCreate]:
                 horizon_days=3,
                 check_in_required=True,
             ),
+            booking_fields=CANTEEN_FIELDS,
         ),
     ]
     return resources

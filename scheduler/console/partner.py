@@ -22,12 +22,14 @@ from scheduler.console.forms import blank_to_none, convert
 from scheduler.console.i18n import translations
 from scheduler.console.rendering import field_errors, language_of, page, problem_text
 from scheduler.console.staff import local_today
+from scheduler.core.booking_fields import visible_values
 from scheduler.core.calendar import DAY_TYPES
 from scheduler.core.timerange import TimeRange
+from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
 from scheduler.dependencies import DbSession, Now
 from scheduler.errors import FieldError, SchedulerError, ValidationFailed
-from scheduler.resources.services import ResourceService
+from scheduler.resources.services import ResourceService, declared_fields
 from scheduler.windows.schemas import WindowCreate
 from scheduler.windows.services import WindowService
 
@@ -269,7 +271,7 @@ async def close_many(
 
 async def _gate_rows(
     request: Request[Any, Any, Any], db_session: DbSession, viewer: Viewer, now: datetime
-) -> list[Any]:
+) -> list[Booking]:
     day = local_today(request, now).isoformat()
     rows, _ = await BookingQueries(db_session).bookings_for(
         viewer,
@@ -285,17 +287,42 @@ async def _gate_rows(
     return rows
 
 
+def _gate_details(
+    rows: list[Booking], resources: dict[str, Resource], viewer: Viewer, language: str
+) -> dict[str, str]:
+    """Each booking's fields the viewer's role may read, as ``label: value`` in the page's
+    language (the plate at the car park gate, the meal at the canteen), then its note."""
+    details = {}
+    for booking in rows:
+        resource = resources.get(booking.resource_id)
+        specs = declared_fields(resource) if resource else []
+        values = visible_values(specs, booking.fields or {}, viewer.role, viewer.role == "admin")
+        parts = []
+        for spec in specs:
+            if spec.name in values:
+                label = spec.label_zh if language.startswith("zh") else spec.label_en
+                parts.append(
+                    f"{label or spec.label_en or spec.label_zh or spec.name}: {values[spec.name]}"
+                )
+        if booking.note:
+            parts.append(booking.note)
+        details[booking.id] = " · ".join(parts)
+    return details
+
+
 @get("/gate", opt=MANAGERS)
 async def gate(
     request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
     """Today's bookings of the viewer's resources, with a check-in button each."""
     names = {r.id: r for r in await managed_resources(db_session, viewer)}
+    rows = await _gate_rows(request, db_session, viewer, now)
     return page(
         request,
         "gate.html",
-        rows=await _gate_rows(request, db_session, viewer, now),
+        rows=rows,
         resources=names,
+        details=_gate_details(rows, names, viewer, language_of(request)),
         now=now,
         message=None,
     )
@@ -317,11 +344,13 @@ async def check_in(
     except SchedulerError as error:
         message = problem_text(error, language_of(request))
     names = {r.id: r for r in await managed_resources(db_session, viewer)}
+    rows = await _gate_rows(request, db_session, viewer, now)
     return page(
         request,
         "gate.html",
-        rows=await _gate_rows(request, db_session, viewer, now),
+        rows=rows,
         resources=names,
+        details=_gate_details(rows, names, viewer, language_of(request)),
         now=now,
         message=message,
         checked=booking_id if message is None else None,

@@ -41,6 +41,12 @@ async def _facts(factory: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
             name: int(await session.scalar(query) or 0) for name, query in COUNTS.items()
         }
         facts["statuses"] = set(await session.scalars(select(Booking.status).distinct()))
+        values = await session.scalars(
+            select(Booking.fields).where(
+                Booking.resource_id.in_(["sanlin-tidal-parking", "shangnan-elderly-canteen"])
+            )
+        )
+        facts["field_names"] = {name for fields in values for name in fields}
     return facts
 
 
@@ -71,6 +77,8 @@ def test_demo_seeds_bookings_in_every_state_once(kind, tmp_path):
     assert first["bookings"] == facts["bookings"] >= 40
     assert facts["residents_booked_for_by_staff"] >= 2 and facts["communities"] == 3
     assert facts["series"] >= 1
+    # Every car park and canteen booking of the story carries its booking fields.
+    assert facts["field_names"] == {"plate", "meal", "diet"}
     # About 2 s on either database; the bound only catches a story grown far too slow.
     assert first["seconds"] < 10
     assert second == {"partners": 0, "resources": 0, "bookings": 0}
