@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from scheduler.core.refusals import PersonFacts, TimingFacts
@@ -21,7 +22,13 @@ class PermitController(Controller):
         "/",
         operation_id="applyForPermit",
         status_code=201,
-        responses=problems(403, 404, 409, refusals=[PersonFacts, TimingFacts]),
+        responses={
+            202: ResponseSpec(
+                data_container=schemas.Permit,
+                description="Recorded before the month's permit release (state applied)",
+            ),
+            **problems(403, 404, 409, refusals=[PersonFacts, TimingFacts]),
+        },
     )
     async def apply(
         self,
