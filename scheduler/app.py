@@ -38,6 +38,7 @@ from scheduler.metrics import MetricsController
 from scheduler.openapi import declare_closed_objects, declare_problem_unions
 from scheduler.ops.controllers import OpsController
 from scheduler.partners.controllers import PartnerController
+from scheduler.permits.controllers import PermitController
 from scheduler.problems import exception_handlers, handle_scheduler_error
 from scheduler.querycheck import refuse_unknown_query
 from scheduler.ratelimit import limiter_for, rate_limit
@@ -70,6 +71,7 @@ ROUTE_HANDLERS = [
     BookingController,
     ApprovalController,
     StandingOrderController,
+    PermitController,
     DrawController,
     UserController,
     ResidentController,

@@ -170,6 +170,18 @@ class SeriesRefused(Conflict):
     title = "The series could not be booked"
 
 
+class PermitNotOffered(Conflict):
+    code = "permit_not_offered"
+    title = "This resource offers no permit"
+
+
+class PermitExists(Conflict):
+    """The person already has an application or a permit for that month here."""
+
+    code = "permit_exists"
+    title = "You already have a permit or an application for that month"
+
+
 class BookingRefused(SchedulerError):
     """A booking rule refused the request. Its code, status and title come from the refusal
     registry (``scheduler.core.refusals``), its extension members from the refusal's facts."""

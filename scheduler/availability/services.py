@@ -121,11 +121,15 @@ class AvailabilityService:
         now: datetime,
         head_start: timedelta = timedelta(0),
         max_window_slots: int | None = None,
+        released: bool = False,
     ) -> list[core.Slot]:
         """Every slot of ``resource`` starting in ``span``; reads only rows in that range.
         ``head_start`` moves releases earlier for people with early access; with
-        ``max_window_slots`` a range holding more window slots is refused (422)."""
-        _, seen = await self._computed(resource, span, now, head_start, max_window_slots)
+        ``max_window_slots`` a range holding more window slots is refused (422);
+        ``released`` ignores the release policy (a permit's nights, released as a whole)."""
+        _, seen = await self._computed(
+            resource, span, now, head_start, max_window_slots, released=released
+        )
         return [one.slot for one in seen]
 
     async def viewer(self, caller: Principal, now: datetime) -> Viewer:
@@ -149,6 +153,7 @@ class AvailabilityService:
         head_start: timedelta,
         max_window_slots: int | None,
         viewer: Viewer | None = None,
+        released: bool = False,
     ) -> tuple[list[Window], list[Seen]]:
         zone = ZoneInfo(resource.timezone)
         policy = msgspec.convert(resource.policy, Policy)
@@ -167,7 +172,7 @@ class AvailabilityService:
 
         def compute(head: timedelta) -> list[core.Slot]:
             release = None
-            if policy.release is not None:
+            if policy.release is not None and not released:
                 rule = policy.release
 
                 def release(day: date) -> datetime:

@@ -27,10 +27,16 @@ class SeriesService:
         self.bookings = BookingService(session)
 
     async def create(
-        self, data: schemas.SeriesCreate, caller: Principal, now: datetime
+        self,
+        data: schemas.SeriesCreate,
+        caller: Principal,
+        now: datetime,
+        series_id: str | None = None,
+        as_permit: bool = False,
     ) -> schemas.Series:
         """Book each occurrence in its own savepoint; in all-or-nothing mode any refusal undoes
-        the whole series (409 ``series_refused`` with a result per occurrence)."""
+        the whole series (409 ``series_refused`` with a result per occurrence). A permit
+        passes its own id as ``series_id`` and books its nights ``as_permit``."""
         resource, _ = await self.bookings.resources.get(data.resource_id)
         zone = ZoneInfo(resource.timezone)
         if data.ends_at <= data.starts_at:
@@ -46,7 +52,7 @@ class SeriesService:
             raise ValidationFailed.one(
                 "rrule", f"a series has at most {MAX_OCCURRENCES} occurrences"
             )
-        series_id = new_id("ser")
+        series_id = series_id or new_id("ser")
         single = msgspec.structs.asdict(data)
         for key in ("rrule", "mode", "unit_policy"):
             single.pop(key)
@@ -56,7 +62,9 @@ class SeriesService:
             one = {**single, "starts_at": r.start, "ends_at": r.end}
             if plan is not None and plan.units[index] is not None:
                 one |= {"unit": plan.units[index], "unit_exact": True}
-            results.append(await self._one(schemas.BookingCreate(**one), caller, now, series_id))
+            results.append(
+                await self._one(schemas.BookingCreate(**one), caller, now, series_id, as_permit)
+            )
         if plan is not None:
             results = _with_units(results, plan)
         booked = sum(1 for result in results if result.outcome == "booked")
@@ -117,11 +125,18 @@ class SeriesService:
             await savepoint.rollback()
 
     async def _one(
-        self, data: schemas.BookingCreate, caller: Principal, now: datetime, series_id: str
+        self,
+        data: schemas.BookingCreate,
+        caller: Principal,
+        now: datetime,
+        series_id: str,
+        as_permit: bool = False,
     ) -> schemas.Occurrence:
         try:
             async with self.session.begin_nested():
-                booking = await self.bookings.create(data, caller, now, series_id=series_id)
+                booking = await self.bookings.create(
+                    data, caller, now, series_id=series_id, as_permit=as_permit
+                )
         except (BookingRefused, ValidationFailed) as refusal:
             return schemas.Occurrence(
                 starts_at=data.starts_at,

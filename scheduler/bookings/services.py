@@ -27,7 +27,7 @@ from scheduler.bookings.repositories import BookingRepository
 from scheduler.core import booking as core
 from scheduler.core.booking_fields import FieldValue, check_values
 from scheduler.core.lifecycle import may_see
-from scheduler.core.policy import Policy
+from scheduler.core.policy import Policy, permit_occurrence_policy
 from scheduler.core.refusals import Refusal
 from scheduler.core.release import head_start
 from scheduler.core.rules import Booker, Request, Usage
@@ -88,6 +88,7 @@ class BookingService:
         state: HolderState,
         data: schemas.BookingCreate,
         now: datetime,
+        as_permit: bool = False,
     ) -> core.BookingFacts:
         """Load the rest of what ``core.decide`` needs: the slots around the request (for a
         walk-in, as they stood at its start) and the holder's usage when a quota applies."""
@@ -100,7 +101,7 @@ class BookingService:
             policy=policy,
             units=resource.units,
             booker=state.booker,
-            slots=await self.availability.slots(resource, span, seen_at, early),
+            slots=await self.availability.slots(resource, span, seen_at, early, released=as_permit),
             now=now,
             head_start=early,
             wants_waitlist=data.waitlist,
@@ -118,14 +119,18 @@ class BookingService:
         caller: Principal,
         now: datetime,
         dry_run: bool = False,
+        as_permit: bool = False,
     ) -> Checked:
-        """The core's decision on the request, or the refusal it gave (with alternatives)."""
+        """The core's decision on the request, or the refusal it gave (with alternatives).
+        ``as_permit``: a night of a permit, under ``permit_occurrence_policy``."""
         if data.ends_at <= data.starts_at:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
         resource, _ = await self.resources.get(data.resource_id)
         values = checked_fields(resource, data.fields)
         holder = await self.holders.resolve(caller, data, resource, now, dry_run)
         policy = msgspec.convert(resource.policy, Policy)
+        if as_permit:
+            policy = permit_occurrence_policy(policy)
         request = Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
@@ -133,7 +138,7 @@ class BookingService:
         try:
             # Refuse what needs no more loaded state before loading anything else.
             core.screen(request, policy, resource.units, state.booker, now, data.walk_in)
-            facts = await self._facts(resource, policy, request, state, data, now)
+            facts = await self._facts(resource, policy, request, state, data, now, as_permit)
             decision = core.decide(facts)
         except Refusal as refusal:
             raise await self._explained(
@@ -201,6 +206,7 @@ class BookingService:
         caller: Principal,
         now: datetime,
         series_id: str | None = None,
+        as_permit: bool = False,
     ) -> Booking:
         """Check, then (for a booking) take capacity and a unit in the database, then record it.
 
@@ -209,7 +215,7 @@ class BookingService:
         drawn = await self._draw_due(data.resource_id, now)
         savepoint = await self.session.begin_nested() if drawn else None
         try:
-            booking = await self._create(data, caller, now, series_id)
+            booking = await self._create(data, caller, now, series_id, as_permit)
         except SchedulerError as error:
             if savepoint is not None:
                 await savepoint.rollback()
@@ -240,9 +246,14 @@ class BookingService:
         return replace(checked, decision=after)
 
     async def _create(
-        self, data: schemas.BookingCreate, caller: Principal, now: datetime, series_id: str | None
+        self,
+        data: schemas.BookingCreate,
+        caller: Principal,
+        now: datetime,
+        series_id: str | None,
+        as_permit: bool = False,
     ) -> Booking:
-        checked = await self.check(data, caller, now)
+        checked = await self.check(data, caller, now, as_permit=as_permit)
         if checked.decision.mode == "book":
             checked = await self._take_capacity(checked, data.waitlist)
         resource, request, decision = checked.resource, checked.request, checked.decision

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from scheduler.core.limits import MAX_ELIGIBLE_TAGS, MAX_TAG_LENGTH
+from scheduler.core.permits import PermitPolicy, night_minutes, permit_problems
 from scheduler.core.release import ReleasePolicy, release_problems
 from scheduler.core.reminders import LONGEST_LEAD_MINUTES
 
@@ -74,6 +75,7 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     # the service's SCHEDULER_REMINDER_LEAD_MINUTES (core.reminders).
     reminder_minutes: Annotated[int, msgspec.Meta(ge=0, le=LONGEST_LEAD_MINUTES)] | None = None
     no_show: NoShowPolicy = msgspec.field(default_factory=lambda: NoShowPolicy())
+    permit: PermitPolicy | None = None
 
 
 def policy_errors(policy: Policy) -> list[tuple[str, str]]:
@@ -94,4 +96,31 @@ def policy_errors(policy: Policy) -> list[tuple[str, str]]:
         found.append(
             ("policy.allocation", "a lottery needs a release policy: entries are drawn at release")
         )
+    if policy.permit is not None:
+        found += permit_problems(policy.permit, granule)
+        length = night_minutes(policy.permit)
+        if not policy.min_duration_minutes <= length <= policy.max_duration_minutes:
+            found.append(
+                (
+                    "policy.permit",
+                    f"a night lasts {length} minutes: it must be within min_duration_minutes "
+                    "and max_duration_minutes",
+                )
+            )
     return found
+
+
+def permit_occurrence_policy(policy: Policy) -> Policy:
+    """The policy a permit's nights are booked under: its own horizon instead of the ordinary
+    one, no nightly release, lottery or weekly/daily quota (the permit was released and, if
+    oversubscribed, drawn as a whole); every other rule (windows, audience, closures, shape,
+    suspension, eligibility, approval) applies to each night as to any booking."""
+    assert policy.permit is not None
+    return msgspec.structs.replace(
+        policy,
+        horizon_days=policy.permit.permit_horizon_days,
+        release=None,
+        allocation="fcfs",
+        max_active_bookings_per_week=None,
+        max_minutes_per_day=None,
+    )

@@ -7,6 +7,7 @@ from scheduler.db import (
     console,
     duty_runs,
     people,
+    permits,
     schedule,
     standing,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "console",
     "duty_runs",
     "people",
+    "permits",
     "schedule",
     "standing",
 ]

@@ -28,6 +28,7 @@ from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
 from scheduler.duties.repositories import DutyRepository
 from scheduler.idempotency.repositories import IdempotencyRepository
+from scheduler.permits.allocation import PermitAllocation
 from scheduler.residents.privacy import PrivacyService
 from scheduler.residents.suspensions import SuspensionService
 from scheduler.standing.services import StandingOrderService
@@ -172,8 +173,13 @@ class DutyService:
         schedules a run at each upcoming release moment, so this catches up."""
         return await StandingOrderService(self.session).book_due(now)
 
+    async def release_permits(self, now: datetime) -> int:
+        """Decide the applications of every month whose permit release has come."""
+        return await PermitAllocation(self.session).run_due(now)
+
 
 DUTIES: tuple[str, ...] = (
+    "release_permits",
     "draw_due",
     "book_standing_orders",
     "expire_pending",

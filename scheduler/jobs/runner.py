@@ -30,6 +30,7 @@ from scheduler.jobs import tasks
 from scheduler.jobs.leader import Leadership, leadership_for
 from scheduler.jobs.monitor import DutyMonitor, bound_for, is_overdue, wall_clock
 from scheduler.jobs.resilience import ResilientScheduler, transact
+from scheduler.permits.repositories import PermitRepository
 from scheduler.settings import Settings
 from scheduler.standing.repositories import StandingOrderRepository
 
@@ -183,19 +184,23 @@ class JobRunner:
         log.info("leadership_acquired")
 
     async def _plan_draws(self) -> None:
-        """Schedule a date job at each upcoming lottery release instant, so draws happen on the
-        second; ``run_duties`` also draws anything due, so a missed instant is caught up."""
+        """Schedule a date job at each upcoming lottery release instant and permit release
+        instant, so draws and permit releases happen on the second; ``run_duties`` also does
+        anything due, so a missed instant is caught up."""
         scheduler = self.scheduler
         assert scheduler is not None
         now = self.clock.now()
 
-        async def upcoming(session: AsyncSession) -> list[tuple[str, datetime]]:
-            found = await DrawRepository(session).upcoming(now, now + DRAW_PLANNING_HORIZON)
-            return list(found)
+        async def upcoming(
+            session: AsyncSession,
+        ) -> tuple[list[tuple[str, datetime]], list[tuple[str, str, datetime]]]:
+            until = now + DRAW_PLANNING_HORIZON
+            found = await DrawRepository(session).upcoming(now, until)
+            return list(found), await PermitRepository(session).upcoming(now, until)
 
         runtime = tasks.current()
         try:
-            draws = await tasks.run_duty(
+            draws, permit_releases = await tasks.run_duty(
                 runtime,
                 "plan_draws",
                 lambda: transact(self.session_factory, upcoming, "plan_draws"),
@@ -211,6 +216,15 @@ class JobRunner:
                 replace_existing=True,
                 id=f"draw:{resource_id}:{release_at.isoformat()}",
                 args=[resource_id, release_at.isoformat()],
+            )
+        for resource_id, period, release_at in permit_releases:
+            scheduler.add_job(
+                "scheduler.jobs.tasks:run_permit_release",
+                "date",
+                run_date=release_at,
+                replace_existing=True,
+                id=f"permits:{resource_id}:{period}",
+                args=[resource_id, period],
             )
 
     async def _plan_standing_orders(self) -> None:

@@ -27,6 +27,7 @@ from scheduler.duties.services import DUTIES, DutyService
 from scheduler.jobs.monitor import DutyMonitor, wall_clock
 from scheduler.jobs.repositories import DutyRunRepository
 from scheduler.jobs.resilience import transact
+from scheduler.permits.allocation import PermitAllocation
 from scheduler.settings import Settings
 from scheduler.standing.repositories import DUE_BATCH
 
@@ -170,3 +171,22 @@ async def run_standing_orders(release_at: str) -> int:
     if booked:
         log.info("standing_orders", release_at=release_at, decided=booked)
     return booked
+
+
+async def run_permit_release(resource_id: str, period: str) -> int:
+    """The permit release of one month of a resource (scheduled for its exact instant)."""
+    runtime = current()
+
+    async def release(session: AsyncSession) -> int:
+        decided = await PermitAllocation(session).release(resource_id, period, runtime.clock.now())
+        if decided:
+            log.info("permit_release", resource_id=resource_id, period=period, decided=decided)
+        return decided
+
+    decided = await run_duty(
+        runtime,
+        "permit_release",
+        lambda: transact(runtime.session_factory, release, "permit_release"),
+    )
+    runtime.runs += 1
+    return decided

@@ -28,6 +28,10 @@ PublicEvent = Literal[
     "release.opened",
     "draw.completed",
     "standing_order.occurrence",
+    "permit.applied",
+    "permit.confirmed",
+    "permit.not_selected",
+    "permit.cancelled",
     "webhook.disabled",
     # Seasonal allocation rounds (docs/allocation-rounds.md#applicants-are-told)
     "allocation.round_opened",

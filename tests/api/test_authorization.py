@@ -195,6 +195,30 @@ def series_route(suffix: str, body: Callable[[str], dict[str, Any]], **policy: A
     return setup
 
 
+PERMIT_POLICY = {"max_duration_minutes": 840, "permit": {"permit_horizon_days": 62}}
+
+
+def new_permit() -> Setup:
+    """A fresh car park with a monthly night permit; January is released on 25 December."""
+
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        resource = await world.resource(**PERMIT_POLICY)
+        return "/api/v1/permits", {"resource_id": resource, "period": "2027-01"}
+
+    return setup
+
+
+def permit_route(suffix: str = "", body: dict[str, Any] | None = None) -> Setup:
+    """A fresh January application of ``resident``."""
+
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        url, application = await new_permit()(world)
+        made = await world.client.post(url, json=application, headers=world.headers["resident"])
+        return f"/api/v1/permits/{ok(made, 202)['id']}{suffix}", body
+
+    return setup
+
+
 def partner_route(suffix: str = "", body: dict[str, Any] | None = None) -> Setup:
     async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
         return f"/api/v1/partners/{world.partner}{suffix}", body
@@ -530,6 +554,15 @@ MATRIX = [
         worker=403,
     ),
     Case("GET", "/api/v1/bookings/{booking_id}", booking_route(), HOLDER_AND_OWNER, worker=200),
+    Case("POST", "/api/v1/permits", new_permit(), (401, 202, 202, 202, 202, 202, 202)),
+    Case("GET", "/api/v1/permits/{permit_id}", permit_route(), HOLDER_AND_OWNER, worker=200),
+    Case(
+        "POST",
+        "/api/v1/permits/{permit_id}/cancel",
+        permit_route("/cancel", {"from": "2027-01-01"}),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
     Case(
         "GET",
         "/api/v1/bookings/{booking_id}/history",

@@ -121,6 +121,7 @@ async def test_resource_defaults_and_units(client, tokens: Tokens):
         "no_show": {"limit": 3, "window_days": 30, "suspend_days": 14, "scope": "resource"},
         "max_bookings_per_person_per_slot": 1,
         "max_places_per_person_per_slot": None,
+        "permit": None,
     }
 
 
