@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
@@ -39,24 +40,35 @@ STATIC_DIR = Path(__file__).parent / "static"
 CSRF_COOKIE = "console_csrf"
 # No inline scripts or styles, nothing from another origin, no framing.
 CONTENT_SECURITY_POLICY = (
-    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'{provider}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+
+
+def content_security_policy(settings: Settings) -> bytes:
+    """The console's policy; the sign-out form may lead on to the identity provider (browsers
+    apply ``form-action`` to the redirects that follow a form), so its origin is allowed."""
+    provider = ""
+    if settings.oidc_issuer:
+        parts = urlsplit(settings.oidc_issuer)
+        provider = f" {parts.scheme}://{parts.netloc}"
+    return CONTENT_SECURITY_POLICY.format(provider=provider).encode()
 
 
 class ConsoleHeadersMiddleware:
     """Content-Security-Policy on every console page (the API's middleware adds the rest:
     frame denial, nosniff, no-store)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: bytes) -> None:
         self.app = app
+        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_policy(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY),
+                    (b"content-security-policy", self.policy),
                 ]
             await send(message)
 
@@ -98,7 +110,7 @@ def console_routes(settings: Settings) -> list[Router]:
         middleware=[
             session_config(settings).middleware,
             DefineMiddleware(CSRFMiddleware, config=csrf),
-            DefineMiddleware(ConsoleHeadersMiddleware),
+            DefineMiddleware(ConsoleHeadersMiddleware, policy=content_security_policy(settings)),
         ],
         exception_handlers={
             SchedulerError: handle_console_error,
