@@ -25,12 +25,16 @@ from scheduler.console.auth import SignInRequired, console_guard, provide_viewer
 from scheduler.console.docs import docs_plugins
 from scheduler.console.oidc import OIDC_HANDLERS
 from scheduler.console.partner import PARTNER_HANDLERS
+from scheduler.console.partners import PARTNER_SETUP_HANDLERS
 from scheduler.console.people import PEOPLE_HANDLERS
+from scheduler.console.privacy import PRIVACY_HANDLERS
 from scheduler.console.rendering import STATIC_PATH, handle_console_error, template_config
 from scheduler.console.reports import REPORT_HANDLERS
 from scheduler.console.sessions import session_config
 from scheduler.console.signin import SIGN_IN_HANDLERS
 from scheduler.console.staff import STAFF_HANDLERS
+from scheduler.console.terms import TERM_HANDLERS
+from scheduler.console.webhooks import WEBHOOK_HANDLERS
 from scheduler.errors import SchedulerError
 from scheduler.settings import Settings
 
@@ -102,8 +106,14 @@ def console_routes(settings: Settings) -> list[Router]:
             *OIDC_HANDLERS,
             *STAFF_HANDLERS,
             *PARTNER_HANDLERS,
+            # before PEOPLE_HANDLERS and PARTNER_HANDLERS: /residents/merge and
+            # /resources/new are pages of their own, not a resident or resource id
+            *PRIVACY_HANDLERS,
+            *PARTNER_SETUP_HANDLERS,
             *PEOPLE_HANDLERS,
             *REPORT_HANDLERS,
+            *TERM_HANDLERS,
+            *WEBHOOK_HANDLERS,
         ],
         guards=[console_guard],
         dependencies={"viewer": Provide(provide_viewer)},

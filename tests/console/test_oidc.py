@@ -24,7 +24,6 @@ from scheduler.clock import ManualClock
 from scheduler.console.oidc import callback_url, signed_out_url
 from scheduler.db.console import ConsoleSession
 from scheduler.settings import Settings
-from tests.console.support import csrf_of
 from tests.console.identity_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -32,6 +31,7 @@ from tests.console.identity_provider import (
     running_provider,
     s256,
 )
+from tests.console.support import csrf_of
 
 STAFF = {"sub": "oidc-staff-1", "scheduler_role": "staff", "name": "张 Zhang (OIDC)"}
 
