@@ -211,7 +211,9 @@ async def _calendar_page(
         previous=(first - timedelta(days=1)).strftime("%Y-%m"),
         following=(last + timedelta(days=1)).strftime("%Y-%m"),
         kinds=CORRECTABLE,
-        one=extra.pop("one", {"day": today_date.isoformat(), "day_type": "holiday"}),
+        one=extra.pop(
+            "one", {"day": extra.get("corrected") or today_date.isoformat(), "day_type": "holiday"}
+        ),
         one_errors=extra.pop("one_errors", {}),
         **extra,
     )
