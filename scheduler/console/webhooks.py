@@ -1,5 +1,5 @@
 """Webhook endpoints: list, register with event types (the signing secret is shown once),
-re-enable after automatic disabling, delete; each endpoint's recent deliveries and failures.
+disable (pause) and enable again, delete; each endpoint's recent deliveries and failures.
 
 The same ``WebhookService`` as ``/api/v1/webhooks``: staff see and manage every endpoint, a
 partner its own unit's; a URL on a non-public address is refused as through the API.
@@ -86,6 +86,15 @@ async def enable(db_session: DbSession, viewer: Viewer, webhook_id: FromPath[str
     return Redirect(f"/console/webhooks/{webhook_id}", status_code=303)
 
 
+@post("/webhooks/{webhook_id:str}/disable", opt=MANAGERS, status_code=303)
+async def disable(
+    db_session: DbSession, now: Now, viewer: Viewer, webhook_id: FromPath[str]
+) -> Redirect:
+    """Pause an endpoint without deleting it (its pending deliveries wait)."""
+    await WebhookService(db_session).disable(webhook_id, viewer, now)
+    return Redirect(f"/console/webhooks/{webhook_id}", status_code=303)
+
+
 @post("/webhooks/{webhook_id:str}/delete", opt=MANAGERS, status_code=303)
 async def delete(db_session: DbSession, viewer: Viewer, webhook_id: FromPath[str]) -> Redirect:
     """Stop sending at once; the endpoint's delivery log goes with it."""
@@ -118,4 +127,4 @@ async def deliveries(
     )
 
 
-WEBHOOK_HANDLERS = [webhooks, register, enable, delete, deliveries]
+WEBHOOK_HANDLERS = [webhooks, register, enable, disable, delete, deliveries]

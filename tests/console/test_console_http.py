@@ -97,6 +97,7 @@ POSTS: dict[str, dict[str, int]] = {
     "/console/terms/{term}/delete": MANAGERS,
     "/console/webhooks": MANAGERS,
     "/console/webhooks/{webhook}/enable": MANAGERS,
+    "/console/webhooks/{webhook}/disable": MANAGERS,
     "/console/webhooks/{webhook}/delete": MANAGERS,
     "/console/partners": STAFF_ONLY,
     "/console/partners/{partner}": STAFF_ONLY,

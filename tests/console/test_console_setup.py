@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from scheduler.db.bookings import WebhookEndpoint
 from scheduler.db.catalogue import Partner, User
 from scheduler.db.people import PersonalDataAccess
 from scheduler.db.schedule import CalendarCorrection, SchoolTerm
@@ -152,6 +153,19 @@ async def test_webhooks_register_show_the_secret_once_and_list_deliveries(
     assert _field_error(private.text, "url") == "必须以 http:// 或 https:// 开头"
     no_events = await _post(browser_client, "/console/webhooks", "/console/webhooks", url=url)
     assert no_events.status_code == 422 and _field_error(no_events.text, "events")
+
+    hook_page = f"/console/webhooks/{webhook_id.group(1)}"
+    paused = await _post(browser_client, hook_page, f"{hook_page}/disable")
+    assert paused.status_code == 303
+    async with db() as session:
+        row = await session.get(WebhookEndpoint, webhook_id.group(1))
+        assert row is not None and row.active is False and row.disabled_at is not None
+    shown = await browser_client.get(hook_page)
+    assert "已停用" in shown.text and f'action="{hook_page}/enable"' in shown.text
+    assert (await _post(browser_client, hook_page, f"{hook_page}/enable")).status_code == 303
+    async with db() as session:
+        row = await session.get(WebhookEndpoint, webhook_id.group(1))
+        assert row is not None and row.active is True
 
     deleted = await _post(
         browser_client,
