@@ -30,6 +30,7 @@ from scheduler.console.people import PEOPLE_HANDLERS
 from scheduler.console.privacy import PRIVACY_HANDLERS
 from scheduler.console.rendering import STATIC_PATH, handle_console_error, template_config
 from scheduler.console.reports import REPORT_HANDLERS
+from scheduler.console.resource_forms import RESOURCE_FORM_HANDLERS
 from scheduler.console.sessions import session_config
 from scheduler.console.signin import SIGN_IN_HANDLERS
 from scheduler.console.staff import STAFF_HANDLERS
@@ -110,6 +111,7 @@ def console_routes(settings: Settings) -> list[Router]:
             # /resources/new are pages of their own, not a resident or resource id
             *PRIVACY_HANDLERS,
             *PARTNER_SETUP_HANDLERS,
+            *RESOURCE_FORM_HANDLERS,
             *PEOPLE_HANDLERS,
             *REPORT_HANDLERS,
             *TERM_HANDLERS,
