@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
@@ -24,12 +25,17 @@ from scheduler.console.auth import SignInRequired, console_guard, provide_viewer
 from scheduler.console.docs import docs_plugins
 from scheduler.console.oidc import OIDC_HANDLERS
 from scheduler.console.partner import PARTNER_HANDLERS
+from scheduler.console.partners import PARTNER_SETUP_HANDLERS
 from scheduler.console.people import PEOPLE_HANDLERS
+from scheduler.console.privacy import PRIVACY_HANDLERS
 from scheduler.console.rendering import STATIC_PATH, handle_console_error, template_config
 from scheduler.console.reports import REPORT_HANDLERS
+from scheduler.console.resource_forms import RESOURCE_FORM_HANDLERS
 from scheduler.console.sessions import session_config
 from scheduler.console.signin import SIGN_IN_HANDLERS
 from scheduler.console.staff import STAFF_HANDLERS
+from scheduler.console.terms import TERM_HANDLERS
+from scheduler.console.webhooks import WEBHOOK_HANDLERS
 from scheduler.errors import SchedulerError
 from scheduler.settings import Settings
 
@@ -39,24 +45,35 @@ STATIC_DIR = Path(__file__).parent / "static"
 CSRF_COOKIE = "console_csrf"
 # No inline scripts or styles, nothing from another origin, no framing.
 CONTENT_SECURITY_POLICY = (
-    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'{provider}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+
+
+def content_security_policy(settings: Settings) -> bytes:
+    """The console's policy; the sign-out form may lead on to the identity provider (browsers
+    apply ``form-action`` to the redirects that follow a form), so its origin is allowed."""
+    provider = ""
+    if settings.oidc_issuer:
+        parts = urlsplit(settings.oidc_issuer)
+        provider = f" {parts.scheme}://{parts.netloc}"
+    return CONTENT_SECURITY_POLICY.format(provider=provider).encode()
 
 
 class ConsoleHeadersMiddleware:
     """Content-Security-Policy on every console page (the API's middleware adds the rest:
     frame denial, nosniff, no-store)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, policy: bytes) -> None:
         self.app = app
+        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_policy(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY),
+                    (b"content-security-policy", self.policy),
                 ]
             await send(message)
 
@@ -90,15 +107,22 @@ def console_routes(settings: Settings) -> list[Router]:
             *OIDC_HANDLERS,
             *STAFF_HANDLERS,
             *PARTNER_HANDLERS,
+            # before PEOPLE_HANDLERS and PARTNER_HANDLERS: /residents/merge and
+            # /resources/new are pages of their own, not a resident or resource id
+            *PRIVACY_HANDLERS,
+            *PARTNER_SETUP_HANDLERS,
+            *RESOURCE_FORM_HANDLERS,
             *PEOPLE_HANDLERS,
             *REPORT_HANDLERS,
+            *TERM_HANDLERS,
+            *WEBHOOK_HANDLERS,
         ],
         guards=[console_guard],
         dependencies={"viewer": Provide(provide_viewer)},
         middleware=[
             session_config(settings).middleware,
             DefineMiddleware(CSRFMiddleware, config=csrf),
-            DefineMiddleware(ConsoleHeadersMiddleware),
+            DefineMiddleware(ConsoleHeadersMiddleware, policy=content_security_policy(settings)),
         ],
         exception_handlers={
             SchedulerError: handle_console_error,

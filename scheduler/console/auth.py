@@ -24,6 +24,7 @@ from scheduler.users.services import UserService
 
 Viewer = NamedDependency[Principal]
 USER_KEY = "user"
+ID_TOKEN_KEY = "id_token"
 STAFF_ONLY = {"roles": ("staff", "admin")}
 MANAGERS = {"roles": ("partner", "staff", "admin")}
 # Pages of the resident registry and booking on behalf: staff and neighbourhood workers.
@@ -55,9 +56,15 @@ def session_principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Princip
     )
 
 
-def sign_in(request: Request[Any, Any, Any], principal: Principal, language: str) -> None:
+def sign_in(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    language: str,
+    id_token: str | None = None,
+) -> None:
     """Start a fresh session for ``principal`` under a new key (anything kept before sign-in
-    is dropped, and the key the browser had is forgotten: no session fixation)."""
+    is dropped, and the key the browser had is forgotten: no session fixation). ``id_token``
+    (OpenID Connect sign-in) is kept for signing out at the identity provider."""
     request.clear_session()
     rotate_session(request)
     request.set_session(
@@ -72,6 +79,7 @@ def sign_in(request: Request[Any, Any, Any], principal: Principal, language: str
                 "communities": list(principal.communities),
             },
             "lang": language,
+            **({ID_TOKEN_KEY: id_token} if id_token else {}),
         }
     )
 

@@ -7,8 +7,11 @@ import re
 from typing import Any, TypeVar
 
 import msgspec
+from litestar.datastructures import FormMultiDict
 
-from scheduler.errors import FieldError, ValidationFailed
+from scheduler.console.rendering import field_errors, problem_text
+from scheduler.errors import FieldError, SchedulerError, ValidationFailed
+from scheduler.versioning import etag
 
 T = TypeVar("T")
 _PATH = re.compile(r"at `\$\.(\w+)")
@@ -28,3 +31,14 @@ def convert(fields: dict[str, Any], into: type[T]) -> T:
         found = _PATH.search(message)
         field = found.group(1) if found else "form"
         raise ValidationFailed([FieldError(field, message.split(" - at ")[0])]) from exc
+
+
+def form_errors(error: SchedulerError, language: str) -> dict[str, str]:
+    """A refusal as errors next to the fields it names, else one message over the form."""
+    return field_errors(error, language) or {"form": problem_text(error, language)}
+
+
+def if_match(form: FormMultiDict) -> str | None:
+    """The ETag of the version the form was read at (its ``version`` field), if any."""
+    version = str(form.get("version") or "")
+    return etag(int(version)) if version.isdigit() and len(version) < 18 else None

@@ -11,6 +11,11 @@ signed-in session under a new session key.
 
 The provider's discovery document and keys are read once per process and cached; keys are
 read again when an ID token names a key id not seen yet (key rotation).
+
+``/console/sign-out`` ends the console session at once and, for a session begun at the
+provider whose discovery document names an ``end_session_endpoint``, sends the browser there
+too (OpenID Connect RP-initiated logout: ``id_token_hint``, ``client_id`` and
+``post_logout_redirect_uri`` back to the sign-in page), so the next sign-in asks again.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
-from litestar import Request, get
+from litestar import Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from scheduler.auth.tokens import principal_from_claims
-from scheduler.console.auth import ANONYMOUS, sign_in
+from scheduler.console.auth import ANONYMOUS, ID_TOKEN_KEY, sign_in
 from scheduler.console.rendering import language_of
 from scheduler.console.signin import safe_next
 from scheduler.errors import Forbidden, Unauthenticated
@@ -48,6 +53,11 @@ TIMEOUT = httpx.Timeout(10.0)
 
 def callback_url(settings: Settings) -> str:
     return f"{settings.public_url}/console/oidc/callback"
+
+
+def signed_out_url(settings: Settings) -> str:
+    """Where the provider sends the browser back after signing out (register it there)."""
+    return f"{settings.public_url}/console/sign-in"
 
 
 class Provider:
@@ -103,6 +113,22 @@ class Provider:
                     ("nonce", nonce),
                     ("code_challenge", create_s256_code_challenge(verifier)),
                     ("code_challenge_method", "S256"),
+                ],
+            )
+        )
+
+    async def logout_url(self, id_token: str) -> str | None:
+        """The provider's end-session address for this sign-in, or None if it has none."""
+        endpoint = (await self.metadata()).get("end_session_endpoint")
+        if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+            return None
+        return str(
+            add_params_to_uri(
+                endpoint,
+                [
+                    ("id_token_hint", id_token),
+                    ("client_id", self.settings.oidc_client_id),
+                    ("post_logout_redirect_uri", signed_out_url(self.settings)),
                 ],
             )
         )
@@ -240,8 +266,24 @@ async def oidc_callback(
     principal = principal_from_claims(
         claims, role_claim=settings.oidc_role_claim, partner_claim=settings.oidc_partner_claim
     )
-    sign_in(request, principal, language_of(request))
+    sign_in(request, principal, language_of(request), id_token=str(token["id_token"]))
     return Redirect(str(pending["next"]), status_code=303)
 
 
-OIDC_HANDLERS = [oidc_start, oidc_callback]
+@post("/sign-out", opt=ANONYMOUS, status_code=303)
+async def sign_out(request: Request[Any, Any, Any]) -> Redirect:
+    """End the console session now; a provider's session too when it offers RP-initiated
+    logout (if the provider cannot be reached, the console session is ended all the same)."""
+    session = request.session if request.scope.get("session") else {}
+    id_token = session.get(ID_TOKEN_KEY)
+    request.clear_session()
+    target = None
+    if isinstance(id_token, str) and request.app.state.settings.oidc_issuer:
+        try:
+            target = await provider(request).logout_url(id_token)
+        except Unauthenticated:
+            target = None
+    return Redirect(target or "/console/sign-in", status_code=303)
+
+
+OIDC_HANDLERS = [oidc_start, oidc_callback, sign_out]

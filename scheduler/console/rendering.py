@@ -59,7 +59,7 @@ def problem_text(error: SchedulerError, language: str) -> str:
 
 # Form addresses whose answer is a page served (by GET) at another address.
 ANSWERED_AT = (
-    (re.compile(r"^/console/calendar/(import|revert)$"), "/console/calendar"),
+    (re.compile(r"^/console/calendar/(import|correct|revert)$"), "/console/calendar"),
     (re.compile(r"^/console/gate/[^/]+/check-in$"), "/console/gate"),
 )
 

@@ -1,4 +1,5 @@
-"""Sign-in, sign-out and the language switch.
+"""Sign-in and the language switch (sign-out is in ``oidc.py``: it may end the session at
+the identity provider too).
 
 Demo mode lists the demo users on the sign-in page (one button each); otherwise the page
 offers the city's identity provider (OpenID Connect, see ``oidc.py``) when it is configured.
@@ -62,12 +63,6 @@ async def sign_in_demo(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect(safe_next(form.get("next")), status_code=303)
 
 
-@post("/sign-out", opt=ANONYMOUS, status_code=303)
-async def sign_out(request: Request[Any, Any, Any]) -> Redirect:
-    request.clear_session()
-    return Redirect("/console/sign-in", status_code=303)
-
-
 @post("/language", opt=ANONYMOUS, status_code=303)
 async def switch_language(request: Request[Any, Any, Any]) -> Redirect:
     """Remember the language in the session (and a cookie, for the sign-in page)."""
@@ -83,4 +78,4 @@ async def switch_language(request: Request[Any, Any, Any]) -> Redirect:
     return response
 
 
-SIGN_IN_HANDLERS = [sign_in_page, sign_in_demo, sign_out, switch_language]
+SIGN_IN_HANDLERS = [sign_in_page, sign_in_demo, switch_language]

@@ -15,13 +15,14 @@ from scheduler.bookings.queries import BookingQueries
 from scheduler.calendar.schemas import DayCorrection
 from scheduler.calendar.services import CalendarService
 from scheduler.console.auth import MANAGERS, STAFF_ONLY, Viewer
+from scheduler.console.forms import convert
 from scheduler.console.i18n import translations
-from scheduler.console.rendering import language_of, page, problem_text
+from scheduler.console.rendering import field_errors, language_of, page, problem_text
 from scheduler.console.repositories import ConsoleRepository
 from scheduler.core.calendar import CORRECTABLE
 from scheduler.core.lifecycle import Action
 from scheduler.dependencies import DbSession, Now
-from scheduler.errors import SchedulerError
+from scheduler.errors import SchedulerError, ValidationFailed
 from scheduler.partners.schemas import ZoneKey
 
 ZONES: tuple[str, ...] = get_args(ZoneKey)
@@ -189,6 +190,7 @@ async def _calendar_page(
     db_session: DbSession,
     now: Now,
     month: str | None,
+    status_code: int = 200,
     **extra: Any,
 ) -> Template:
     today_date = local_today(request, now)
@@ -203,11 +205,16 @@ async def _calendar_page(
     return page(
         request,
         "calendar.html",
+        status_code=status_code,
         days=days,
         month=first.strftime("%Y-%m"),
         previous=(first - timedelta(days=1)).strftime("%Y-%m"),
         following=(last + timedelta(days=1)).strftime("%Y-%m"),
         kinds=CORRECTABLE,
+        one=extra.pop(
+            "one", {"day": extra.get("corrected") or today_date.isoformat(), "day_type": "holiday"}
+        ),
+        one_errors=extra.pop("one_errors", {}),
         **extra,
     )
 
@@ -254,14 +261,48 @@ async def import_days(
     )
 
 
+@post("/calendar/correct", opt=STAFF_ONLY, status_code=200)
+async def correct_day(
+    request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
+) -> Template:
+    """One day's correction (a holiday, a make-up working day…), as ``PUT
+    /calendar/days/{day}``; a date or type the API refuses is shown next to its field."""
+    form = await request.form()
+    day_text = str(form.get("day") or "").strip()[:10]
+    values = {
+        "day": day_text,
+        "day_type": str(form.get("day_type") or ""),
+        "name": str(form.get("name") or "").strip(),
+    }
+    language = language_of(request)
+    try:
+        data = convert(
+            {"day_type": values["day_type"], "name": values["name"] or None}, DayCorrection
+        )
+        async with db_session.begin_nested():
+            await CalendarService(db_session).correct(day_text, data, viewer, now)
+    except ValidationFailed as error:
+        return await _calendar_page(
+            request,
+            db_session,
+            now,
+            str(form.get("month") or "") or None,
+            status_code=422,
+            one_errors=field_errors(error, language),
+            one=values,
+        )
+    return await _calendar_page(request, db_session, now, day_text[:7], corrected=day_text)
+
+
 @post("/calendar/revert", opt=STAFF_ONLY, status_code=200)
 async def revert_day(
     request: Request[Any, Any, Any], db_session: DbSession, now: Now, viewer: Viewer
 ) -> Template:
+    """Remove one day's correction: the date follows the official calendar again."""
     form = await request.form()
     day_text = str(form.get("day") or "")
     await CalendarService(db_session).revert(day_text)
-    return await _calendar_page(request, db_session, now, day_text[:7] or None)
+    return await _calendar_page(request, db_session, now, day_text[:7] or None, reverted=day_text)
 
 
-STAFF_HANDLERS = [today, approvals, decide_many, calendar, import_days, revert_day]
+STAFF_HANDLERS = [today, approvals, decide_many, calendar, import_days, correct_day, revert_day]

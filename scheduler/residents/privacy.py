@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.db.bookings import Booking
+from scheduler.db.catalogue import User
 from scheduler.db.people import PersonalDataAccess
 from scheduler.db.standing import StandingOrder
 from scheduler.errors import NotFound
@@ -91,6 +92,20 @@ class PrivacyService:
         user = await self.residents.get(caller.sub)
         if user is None:
             raise NotFound("Nothing is stored about you.")
+        return await self._record(user, now)
+
+    async def record_of(
+        self, resident_id: str, caller: Principal, path: str, now: datetime
+    ) -> schemas.MyRecord:
+        """What is stored about a resident, as they would see it themselves (staff answering
+        a request under PIPL's right of access). It includes the full personal data, so the
+        read is logged like any other, in the same transaction."""
+        user = await ResidentService(self.session).visible(resident_id, caller)
+        self.record(caller, [user.id], "read", path, now)
+        await self.session.flush()
+        return await self._record(user, now)
+
+    async def _record(self, user: User, now: datetime) -> schemas.MyRecord:
         rows, _ = await self.suspensions.page(
             self.suspensions.running(now, user_id=user.id), 100, 0
         )

@@ -64,6 +64,15 @@ class WebhookController(Controller):
         endpoint = await WebhookService(db_session).enable(webhook_id, principal)
         return Response(to_schema(endpoint), status_code=200)
 
+    @post("/{webhook_id:str}/disable", operation_id="disableWebhook", responses=problems(403, 404))
+    async def disable_webhook(
+        self, webhook_id: FromPath[str], db_session: DbSession, now: Now, principal: Caller
+    ) -> Response[schemas.Webhook]:
+        """Stop sending to an endpoint without deleting it; its pending deliveries wait until
+        it is enabled again, and events meanwhile are not queued for it."""
+        endpoint = await WebhookService(db_session).disable(webhook_id, principal, now)
+        return Response(to_schema(endpoint), status_code=200)
+
     @get(
         "/{webhook_id:str}/deliveries",
         operation_id="listWebhookDeliveries",

@@ -156,6 +156,18 @@ class WebhookService:
         await self.session.flush()
         return endpoint
 
+    async def disable(self, endpoint_id: str, caller: Principal, now: datetime) -> WebhookEndpoint:
+        """Stop sending to an endpoint without deleting it (a receiver under maintenance): as
+        when the service disables a failing one, its pending deliveries wait and events that
+        happen meanwhile are not queued for it; no ``webhook.disabled`` event is sent for a
+        pause its own managers chose. Already disabled: nothing changes."""
+        endpoint = await self.get(endpoint_id, caller)
+        if endpoint.active:
+            endpoint.active = False
+            endpoint.disabled_at = now
+            await self.session.flush()
+        return endpoint
+
     async def delivery_log(
         self, endpoint_id: str, caller: Principal, status: str | None, limit: int, offset: int
     ) -> tuple[list[schemas.Delivery], int]:

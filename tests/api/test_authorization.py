@@ -795,6 +795,9 @@ MATRIX = [
         "POST", "/api/v1/webhooks/{webhook_id}/enable", webhook_route("/enable"), WEBHOOK_MANAGERS
     ),
     Case(
+        "POST", "/api/v1/webhooks/{webhook_id}/disable", webhook_route("/disable"), WEBHOOK_MANAGERS
+    ),
+    Case(
         "GET",
         "/api/v1/webhooks/{webhook_id}/deliveries",
         webhook_route("/deliveries"),

@@ -189,3 +189,34 @@ async def test_every_attempt_is_in_the_delivery_log(client, tokens, db):
     assert older["event_id"] < newest["event_id"]
     pending = await deliveries(client, hook, headers, status="pending")
     assert pending["items"] == []
+
+
+async def test_a_disabled_endpoint_gets_nothing_until_enabled_again(client, tokens, db):
+    """A pause chosen by the endpoint's managers: events meanwhile are not queued for it."""
+    partner, other = [(await make_partner(client, tokens))["id"] for _ in range(2)]
+    hook = expect(await register(client, tokens.partner(partner)), 201)["id"]
+    paused = expect(
+        await client.post(f"{WEBHOOKS}/{hook}/disable", headers=tokens.partner(partner))
+    )
+    assert paused["active"] is False and paused["disabled_at"].startswith("2026-12-01T00:00")
+    again = expect(await client.post(f"{WEBHOOKS}/{hook}/disable", headers=tokens.staff()))
+    assert again["disabled_at"] == paused["disabled_at"]  # already disabled: unchanged
+    refused = await client.post(f"{WEBHOOKS}/{hook}/disable", headers=tokens.partner(other))
+    assert_problem(refused, 404, "not_found")
+
+    async def emit(draw_id: str) -> None:
+        async with db() as session, session.begin():
+            OutboxRepository(session).emit(
+                "draw.completed", {"draw_id": draw_id}, NOW, partner_id=partner
+            )
+        await drain(db, NOW)
+
+    await emit("while-paused")
+    assert (await deliveries(client, hook, tokens.partner(partner)))["total"] == 0
+    enabled = expect(
+        await client.post(f"{WEBHOOKS}/{hook}/enable", headers=tokens.partner(partner))
+    )
+    assert enabled["active"] is True and enabled["disabled_at"] is None
+    await emit("after")
+    log = await deliveries(client, hook, tokens.partner(partner))
+    assert log["total"] == 1 and log["items"][0]["status"] == "delivered"

@@ -5,7 +5,9 @@ It implements what the authorization-code flow with PKCE needs and checks what a
 checks: discovery, a JWKS with an RS256 key, ``/authorize`` (client id, redirect URI, S256 code
 challenge, openid scope) answering with a one-time code, and ``/token`` (client secret, code
 used once, same redirect URI, ``S256(code_verifier) == code_challenge``) answering with an ID
-token signed by its key. ``user`` is who signs in next; ``id_token_changes`` and ``sign_with``
+token signed by its key, and RP-initiated logout at ``/logout`` (an ``id_token_hint`` it signed
+for this client, a registered ``post_logout_redirect_uri``; ``offers_logout=False`` leaves the
+endpoint out of discovery). ``user`` is who signs in next; ``id_token_changes`` and ``sign_with``
 let a test make the provider misbehave (a wrong nonce or audience, a key not published).
 """
 
@@ -51,6 +53,9 @@ class IdentityProvider:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    logout_requests: list[dict[str, str]] = field(default_factory=list)
+    offers_logout: bool = True
+    post_logout_uri: str = ""
 
     def app(self) -> Litestar:
         provider = self
@@ -67,7 +72,28 @@ class IdentityProvider:
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                **(
+                    {"end_session_endpoint": f"{provider.issuer}/logout"}
+                    if provider.offers_logout
+                    else {}
+                ),
             }
+
+        @get("/logout")
+        async def logout(request: Request[Any, Any, Any]) -> Redirect:
+            query = dict(request.query_params)
+            provider.logout_requests.append(query)
+            try:
+                hint = jwt.decode(query.get("id_token_hint", ""), provider.key)
+            except ValueError as exc:
+                raise HTTPException(status_code=400, detail="invalid id_token_hint") from exc
+            if (
+                hint.claims.get("aud") != CLIENT_ID
+                or query.get("client_id") != CLIENT_ID
+                or query.get("post_logout_redirect_uri") != provider.post_logout_uri
+            ):
+                raise HTTPException(status_code=400, detail="invalid_request")
+            return Redirect(provider.post_logout_uri, status_code=302)
 
         @get("/jwks")
         async def jwks() -> dict[str, Any]:
@@ -126,13 +152,15 @@ class IdentityProvider:
             }
             return Response(body, headers={"Cache-Control": "no-store"})
 
-        return Litestar([discovery, jwks, authorize, token])
+        return Litestar([discovery, jwks, authorize, token, logout])
 
 
 @contextmanager
-def running_provider(redirect_uri: str) -> Iterator[IdentityProvider]:
+def running_provider(redirect_uri: str, post_logout_uri: str) -> Iterator[IdentityProvider]:
     port = free_port()
-    provider = IdentityProvider(f"http://127.0.0.1:{port}", redirect_uri)
+    provider = IdentityProvider(
+        f"http://127.0.0.1:{port}", redirect_uri, post_logout_uri=post_logout_uri
+    )
     server = uvicorn.Server(
         uvicorn.Config(provider.app(), host="127.0.0.1", port=port, log_level="warning")
     )

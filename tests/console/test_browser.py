@@ -111,10 +111,11 @@ def test_console_in_chromium(tmp_path: Path) -> None:
                 )
                 _worker_on_a_phone(browser, base, shots, tokens, gate_resource)
                 _week_and_reports(browser, base, shots, gate_resource)
+                _setting_up(browser, base, shots, tokens, gate_booking)
                 _offline_docs(browser, base, shots)
             finally:
                 browser.close()
-    assert len(list(shots.glob("*.png"))) >= 15
+    assert len(list(shots.glob("*.png"))) >= 27
 
 
 def _sign_in(page: Any, base: str, sub: str, shots: Path | None = None) -> None:
@@ -274,6 +275,102 @@ def _week_and_reports(browser: Any, base: str, shots: Path, resource_id: str) ->
     assert download.value.suggested_filename.startswith("utilization-resource-")
     text = Path(download.value.path()).read_text()
     assert text.startswith("key,name,open_hours")
+    context.close()
+
+
+def _setting_up(
+    browser: Any, base: str, shots: Path, tokens: dict[str, str], gate_booking: str
+) -> None:
+    """Staff create a partner and a resource with forms, correct one day and merge two
+    records; the partner adds a school term and prints today's gate list."""
+    expect = playwright_api.expect
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    _sign_in(page, base, "staff-li")
+    page.goto(f"{base}/console/partners")
+    page.fill("input[name=id]", "sanlin-tidal")
+    page.fill("input[name=name]", "三林体育中心 Sanlin sports centre")
+    page.select_option("select[name=zone]", "office")
+    page.fill("input[name=contact_name]", "周经理")
+    page.screenshot(path=str(shots / "17-partners.png"), full_page=True)
+    page.click("text=创建合作单位")
+    expect(page.locator("h1")).to_contain_text("三林体育中心")
+    page.click("[data-testid=new-resource]")
+    page.fill("input[name=name]", "潮汐停车场 Tidal car park")
+    page.select_option("select[name=kind]", "parking")
+    page.fill("input[name=capacity]", "150")
+    page.fill("input[name='policy.granularity_minutes']", "7")
+    page.click("text=创建场地")
+    expect(page.locator("[data-field='policy.granularity_minutes']")).to_contain_text("整除")
+    page.screenshot(path=str(shots / "18-resource-form-error.png"), full_page=True)
+    page.fill("input[name='policy.granularity_minutes']", "60")
+    page.select_option("select[name='policy.approval']", "staff")
+    page.click("text=创建场地")
+    expect(page.locator("[data-testid=saved]")).to_be_visible()
+    expect(page.locator("h1")).to_contain_text("潮汐停车场")
+    page.screenshot(path=str(shots / "19-resource-saved.png"), full_page=True)
+
+    page.goto(f"{base}/console/calendar?month=2027-10")
+    page.fill("#correct-one input[name=day]", "2027-10-09")
+    page.select_option("#correct-one select[name=day_type]", "workday")
+    page.fill("#correct-one input[name=name]", "国庆节调休上班")
+    page.click("text=保存更正")
+    expect(page.locator("[data-testid=corrected]")).to_contain_text("2027-10-09")
+    expect(page.locator("tr[data-day='2027-10-09']")).to_contain_text("国庆节调休上班")
+    page.screenshot(path=str(shots / "20-calendar-one-day.png"), full_page=True)
+
+    keep, duplicate = (
+        _api(base, tokens["staff"], "POST", "/api/v1/residents", body)
+        for body in (
+            {"name": "张大爷 Zhang", "community": "shangnan-2"},
+            {"name": "张大爷 Zhang", "community": "shangnan-2", "phone": "137 0000 1234"},
+        )
+    )
+    page.goto(f"{base}/console/residents/merge")
+    page.fill("input[name=survivor]", keep["id"])
+    page.fill("input[name=duplicate]", duplicate["id"])
+    page.click("text=显示两条记录")
+    expect(page.locator(f"[data-record={duplicate['id']}]")).to_contain_text("137****1234")
+    page.screenshot(path=str(shots / "21-merge-both.png"), full_page=True)
+    page.check("input[name=confirm]")
+    page.click("button:text-is('合并')")
+    expect(page.locator("[data-testid=merged]")).to_contain_text(duplicate["id"])
+    page.screenshot(path=str(shots / "22-merged.png"), full_page=True)
+    page.goto(f"{base}/console/residents/{keep['id']}/stored")
+    expect(page.locator("[data-testid=phone]")).to_have_text("13700001234")
+    page.goto(f"{base}/console/personal-data-access?resident_id={keep['id']}")
+    expect(page.locator("#accesses tbody")).to_contain_text("staff-li")
+    page.screenshot(path=str(shots / "23-access-log.png"), full_page=True)
+
+    page.goto(f"{base}/console/webhooks")
+    page.fill("input[name=url]", "https://hooks.example.org/zhoujiadu")
+    page.check("input[name=events][value='booking.created']")
+    page.check("input[name=events][value='booking.cancelled']")
+    page.click("button:text-is('登记')")
+    expect(page.locator("[data-testid=secret]")).not_to_be_empty()
+    expect(page.locator("#webhooks tbody")).to_contain_text("hooks.example.org/zhoujiadu")
+    page.screenshot(path=str(shots / "27-webhooks.png"), full_page=True)
+    page.click("text=退出登录")
+    page.wait_for_url(f"{base}/console/sign-in")
+
+    _sign_in(page, base, "partner-shangnan")
+    page.goto(f"{base}/console/terms")
+    page.fill("input[name=name]", "2027 年春季学期")
+    page.fill("input[name=starts_on]", "2027-02-22")
+    page.fill("input[name=ends_on]", "2027-07-02")
+    page.click("text=保存学期")
+    expect(page.locator("p.ok")).to_contain_text("学期已保存")
+    expect(page.locator("#terms tbody")).to_contain_text("2027 年春季学期")
+    page.screenshot(path=str(shots / "24-terms.png"), full_page=True)
+
+    page.goto(f"{base}/console/gate")
+    page.click("[data-testid=print-view]")
+    row = page.locator(f"tr[data-booking={gate_booking}]")
+    expect(row).to_contain_text("已签到")  # checked in at the gate earlier
+    page.screenshot(path=str(shots / "25-gate-print.png"), full_page=True)
+    page.emulate_media(media="print")
+    expect(page.locator("[data-print]")).to_be_hidden()
+    page.screenshot(path=str(shots / "26-gate-print-media.png"), full_page=True)
     context.close()
 
 

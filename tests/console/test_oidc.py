@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from scheduler.app import create_app
 from scheduler.clock import ManualClock
-from scheduler.console.oidc import callback_url
+from scheduler.console.oidc import callback_url, signed_out_url
 from scheduler.db.console import ConsoleSession
 from scheduler.settings import Settings
 from tests.console.identity_provider import (
@@ -31,13 +31,14 @@ from tests.console.identity_provider import (
     running_provider,
     s256,
 )
+from tests.console.support import csrf_of
 
 STAFF = {"sub": "oidc-staff-1", "scheduler_role": "staff", "name": "张 Zhang (OIDC)"}
 
 
 @pytest.fixture(scope="module")
 def idp(settings: Settings) -> Iterator[IdentityProvider]:
-    with running_provider(callback_url(settings)) as provider:
+    with running_provider(callback_url(settings), signed_out_url(settings)) as provider:
         yield provider
 
 
@@ -59,6 +60,7 @@ def oidc_app(settings: Settings, session_clock: ManualClock, idp: IdentityProvid
 @pytest.fixture
 async def browser(oidc_app: Litestar, idp: IdentityProvider) -> AsyncIterator[Any]:
     idp.user, idp.id_token_changes, idp.sign_with = dict(STAFF), {}, None
+    idp.offers_logout = True
     async with AsyncTestClient(app=oidc_app) as test_client:
         yield test_client
 
@@ -224,6 +226,44 @@ async def test_claims_are_mapped_to_roles_as_the_api_maps_them(
         idp.user = claims
         assert (await _sign_in(browser)).status_code == 401, claims
         assert (await browser.get("/console/", follow_redirects=False)).status_code == 302
+
+
+async def test_sign_out_also_signs_out_at_the_provider(
+    browser: Any, idp: IdentityProvider, oidc_app: Litestar, settings: Settings
+) -> None:
+    """RP-initiated logout: the console session ends, and the browser is sent to the
+    provider's end_session_endpoint with the ID token it issued, which sends it back."""
+    assert (await _sign_in(browser, "/console/")).status_code == 303
+    issued = idp.token_requests[-1]
+    csrf = csrf_of((await browser.get("/console/")).text)
+    policy = (await browser.get("/console/")).headers["content-security-policy"]
+    assert f"form-action 'self' {idp.issuer};" in policy  # the browser may follow the redirect
+    response = await browser.post(
+        "/console/sign-out", data={"_csrf_token": csrf}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith(f"{idp.issuer}/logout?"), location
+    assert issued  # the sign-in went through the token endpoint
+    assert (await browser.get("/console/", follow_redirects=False)).status_code == 302
+    async with httpx.AsyncClient() as outside:
+        back = await outside.get(location, follow_redirects=False)
+    assert back.status_code == 302, back.text
+    assert back.headers["location"] == signed_out_url(settings)
+    sent = idp.logout_requests[-1]
+    assert sent["client_id"] == CLIENT_ID and sent["id_token_hint"].count(".") == 2
+
+    # a provider without end_session_endpoint: only the console session ends
+    idp.offers_logout = False
+    oidc_app.state.pop("console_oidc_provider", None)  # read the discovery document again
+    assert (await _sign_in(browser, "/console/")).status_code == 303
+    csrf = csrf_of((await browser.get("/console/")).text)
+    response = await browser.post(
+        "/console/sign-out", data={"_csrf_token": csrf}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/console/sign-in"
+    assert (await browser.get("/console/", follow_redirects=False)).status_code == 302
+    oidc_app.state.pop("console_oidc_provider", None)
 
 
 async def test_no_provider_configured(browser_client: Any) -> None:
