@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,9 +10,11 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.availability import schemas
+from scheduler.availability.facts import CalendarFacts, Facts, ResourceFacts
 from scheduler.calendar.repositories import CalendarRepository
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.core import availability as core
+from scheduler.core.calendar import DayCalendar
 from scheduler.core.limits import MAX_SEARCH_WINDOW_SLOTS, MAX_WINDOW_SLOTS
 from scheduler.core.policy import Policy
 from scheduler.core.release import releases_at
@@ -62,6 +64,39 @@ def windows_out(windows: Sequence[Window], slots: Sequence[core.Slot]) -> list[s
     ]
 
 
+def computed(
+    resource: core.Resource,
+    policy: Policy,
+    windows: Sequence[Window],
+    calendar: DayCalendar,
+    closures: Sequence[core.Closure],
+    held: Mapping[datetime, int],
+    span: TimeRange,
+    now: datetime,
+    head_start: timedelta,
+    max_window_slots: int | None,
+) -> list[core.Slot]:
+    """``core.compute_slots`` with the policy's release rule (moved ``head_start`` earlier);
+    too many window slots is a 422."""
+    release = None
+    if policy.release is not None:
+        rule, zone = policy.release, resource.timezone
+
+        def release(day: date) -> datetime:
+            return releases_at(rule, day, zone) - head_start
+
+    try:
+        return core.compute_slots(
+            resource, windows, calendar, closures, held, span, now, release, max_window_slots
+        )
+    except core.TooManySlots as exc:
+        raise LimitExceeded(
+            "to",
+            f"the range holds more than {exc.limit} window slots; ask for a shorter one",
+            exc.limit,
+        ) from exc
+
+
 class AvailabilityService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -70,6 +105,7 @@ class AvailabilityService:
         self.closures = ClosureRepository(session)
         self.calendar = CalendarRepository(session)
         self.ledger = CapacityLedger(session)
+        self.facts = Facts(session)
 
     async def slots(
         self,
@@ -104,48 +140,86 @@ class AvailabilityService:
             )
         ]
         calendar = await self.calendar.day_calendar(resource.partner_id, first, last)
-        release = None
-        if policy.release is not None:
-            rule = policy.release
-
-            def release(day: date) -> datetime:
-                return releases_at(rule, day, zone) - head_start
-
-        facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
         held = await self.ledger.held(resource.id, span.start, span.end)
-        try:
-            slots = core.compute_slots(
-                facts, windows, calendar, closures, held, span, now, release, max_window_slots
-            )
-        except core.TooManySlots as exc:
-            raise LimitExceeded(
-                "to",
-                f"the range holds more than {exc.limit} window slots; ask for a shorter one",
-                exc.limit,
-            ) from exc
+        facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
+        slots = computed(
+            facts,
+            policy,
+            windows,
+            calendar,
+            closures,
+            held,
+            span,
+            now,
+            head_start,
+            max_window_slots,
+        )
         return windows, slots
+
+    def of_facts(
+        self,
+        facts: ResourceFacts,
+        calendar: CalendarFacts,
+        held: Mapping[datetime, int],
+        span: TimeRange,
+        now: datetime,
+        head_start: timedelta = timedelta(0),
+        max_window_slots: int | None = None,
+    ) -> list[core.Slot]:
+        """The slots of cached ``facts`` starting in ``span``, given the ledger's ``held``
+        (no statement: the caller read the ledger with the facts' versions)."""
+        resource = core.Resource(facts.capacity, facts.tz, facts.policy.granularity_minutes)
+        return computed(
+            resource,
+            facts.policy,
+            facts.windows,
+            calendar.for_partner(facts),
+            facts.closures,
+            held,
+            span,
+            now,
+            head_start,
+            max_window_slots,
+        )
+
+    async def current_slots(
+        self,
+        resource_id: str,
+        span: TimeRange,
+        now: datetime,
+        max_window_slots: int | None = None,
+    ) -> tuple[ResourceFacts, list[core.Slot]]:
+        """Validated facts and slots in one statement when the facts are cached: the ledger
+        read also returns the versions (the cold path loads the facts first)."""
+        facts = await self.facts.get(resource_id)
+        version, calendar_version, held = await self.ledger.held_and_versions(
+            resource_id, span.start, span.end
+        )
+        facts, calendar = await self.facts.validated(facts, version, calendar_version)
+        slots = self.of_facts(facts, calendar, held, span, now, timedelta(0), max_window_slots)
+        return facts, slots
 
     async def for_resource(
         self, resource_id: str, start_text: str | None, end_text: str | None, now: datetime
     ) -> schemas.Availability:
-        resource, _ = await self.resources.get(resource_id)
-        zone = ZoneInfo(resource.timezone)
+        facts = await self.facts.get(resource_id)
         span = parse_span(
             start_text,
             end_text,
-            zone,
+            facts.tz,
             now,
             default_days=DEFAULT_RANGE_DAYS,
             max_days=MAX_RANGE_DAYS,
         )
-        windows, slots = await self._computed(resource, span, now, timedelta(0), MAX_WINDOW_SLOTS)
+        facts, slots = await self.current_slots(resource_id, span, now, MAX_WINDOW_SLOTS)
+        zone = facts.tz
         return schemas.Availability(
-            resource_id=resource.id,
-            timezone=resource.timezone,
-            granularity_minutes=msgspec.convert(resource.policy, Policy).granularity_minutes,
+            resource_id=facts.id,
+            timezone=facts.timezone,
+            granularity_minutes=facts.policy.granularity_minutes,
             starts_at=span.start.astimezone(zone),
             ends_at=span.end.astimezone(zone),
-            windows=windows_out(windows, slots),
+            windows=windows_out(facts.windows, slots),
             slots=[slot_out(slot, zone) for slot in slots],
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -15,7 +16,16 @@ from scheduler.db.catalogue import Resource
 from scheduler.resources.services import LOADED_RESOURCES
 
 
-def view(booking: Booking, resource: Resource | None) -> schemas.Booking:
+class Named(Protocol):
+    """What a view needs of a resource: a database row or the cached facts."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+def view(booking: Booking, resource: Named | None) -> schemas.Booking:
     """``booking`` with ``resource_name``, ``local_start`` and ``local_end`` filled in."""
     body = to_schema(booking)
     if resource is None:
@@ -33,7 +43,7 @@ async def views(session: AsyncSession, bookings: Sequence[Booking]) -> list[sche
     """Views of ``bookings``, reading each distinct resource once (usually from the session's
     identity map, where the request already loaded it)."""
     loaded = session.info.get(LOADED_RESOURCES, {})
-    resources: dict[str, Resource | None] = {}
+    resources: dict[str, Named | None] = {}
     for booking in bookings:
         if booking.resource_id in loaded:
             resources[booking.resource_id] = loaded[booking.resource_id]
