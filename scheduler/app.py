@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -14,12 +15,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.orm.exc import StaleDataError
 
 from scheduler import __version__
+from scheduler.allocation.controllers import AllocationRoundController
 from scheduler.auth.middleware import require_authentication, require_json_body
 from scheduler.availability.controllers import AvailabilityController
+from scheduler.bookings.closures import notify_affected
 from scheduler.bookings.controllers import ApprovalController, BookingController
 from scheduler.calendar.controllers import CalendarController, TermController
 from scheduler.clock import Clock, SystemClock
 from scheduler.closures.controllers import ClosureController
+from scheduler.closures.services import AffectedNotifier
 from scheduler.console import console_routes, docs_plugins, template_config
 from scheduler.db.engine import create_engine, create_session_factory
 from scheduler.dependencies import DEPENDENCIES
@@ -44,6 +48,7 @@ from scheduler.residents.controllers import (
 )
 from scheduler.resources.controllers import ResourceController
 from scheduler.settings import Settings
+from scheduler.standing.controllers import StandingOrderController
 from scheduler.stats.controllers import StatsController
 from scheduler.users.controllers import UserController
 from scheduler.users.dependencies import provide_principal
@@ -63,12 +68,14 @@ ROUTE_HANDLERS = [
     AvailabilityController,
     BookingController,
     ApprovalController,
+    StandingOrderController,
     DrawController,
     UserController,
     ResidentController,
     SuspensionController,
     PersonalDataAccessController,
     GroupController,
+    AllocationRoundController,
     FeedController,
     WebhookController,
     StatsController,
@@ -80,6 +87,12 @@ Book the shared facilities of Zhoujiadu's five-zone linkage: school sports groun
 residents outside school hours, tidal parking, reused rooms and service stations.
 Authenticate with `Authorization: Bearer <JWT>`; every error is RFC 9457 problem+json with a
 stable `code` (see docs/errors.md)."""
+
+
+async def provide_affected_notifier() -> AffectedNotifier:
+    """What a new closure calls to tell the bookings it overlaps: closures sit below bookings,
+    so the two are wired together here (``closures.services.AffectedNotifier``)."""
+    return notify_affected
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
@@ -102,13 +115,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
                 await runner.stop()
             await engine.dispose()
 
+    providers: dict[str, Callable[..., Any]] = {
+        **DEPENDENCIES,
+        "principal": provide_principal,
+        "affected_notifier": provide_affected_notifier,
+    }
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *console_routes(settings)],
         template_config=template_config(),
-        dependencies={
-            name: Provide(provider)
-            for name, provider in {**DEPENDENCIES, "principal": provide_principal}.items()
-        },
+        dependencies={name: Provide(provider) for name, provider in providers.items()},
         guards=[rate_limit, require_json_body, require_authentication, refuse_unknown_query],
         exception_handlers={
             **exception_handlers,

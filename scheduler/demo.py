@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.auth.tokens import Principal
+from scheduler.bookings.closures import notify_affected
 from scheduler.calendar.repositories import CalendarRepository
 from scheduler.calendar.schemas import TermCreate
 from scheduler.calendar.services import CalendarService
@@ -255,7 +256,9 @@ async def _seed_schedule(session: AsyncSession, now: datetime, data: ResourceCre
                 ends_at=datetime.combine(last + timedelta(days=1), time(), zone),
                 reason=reason,
             )
-            await ClosureService(session).create(data.id, closure, SEEDER, now)
+            await ClosureService(session).create(
+                data.id, closure, SEEDER, now, notify=notify_affected
+            )
 
 
 async def seed_demo(

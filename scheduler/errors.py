@@ -152,6 +152,13 @@ class InvalidTransition(Conflict):
     title = "This change is not possible in the booking's current state"
 
 
+class StandingOrderState(Conflict):
+    """Pause, resume or end asked of a standing order whose status does not allow it."""
+
+    code = "standing_order_state"
+    title = "This change is not possible in the standing order's current state"
+
+
 class IdempotencyKeyReused(SchedulerError):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was used for a different request"
@@ -202,3 +209,28 @@ class RequestTimeout(SchedulerError):
     code = "request_timeout"
     title = "The request body did not arrive in time"
     status = 408
+
+
+# --- allocation rounds (docs/allocation-rounds.md) ---
+class RoundNotOpen(Conflict):
+    """Applications are taken, changed and withdrawn only while the round is open and its
+    application period runs; ``state``, ``applications_open_at`` and ``_close_at`` say when."""
+
+    code = "round_not_open"
+    title = "The round does not take applications now"
+
+
+class RoundStateConflict(Conflict):
+    """A staff action the round's current ``state`` does not allow; ``allowed_from`` lists the
+    states it is possible from."""
+
+    code = "round_state_conflict"
+    title = "This is not possible in the round's current state"
+
+
+class AllocationOverCapacity(Conflict):
+    """Granting the slot would give more than the resource's capacity beside the slots already
+    granted at that time (``granted_slot_ids``)."""
+
+    code = "allocation_over_capacity"
+    title = "The slot does not fit beside the slots already granted"

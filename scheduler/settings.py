@@ -18,6 +18,7 @@ from scheduler.core.limits import (
     DEFAULT_MAX_CLOSURES_PER_RESOURCE,
     DEFAULT_MAX_WINDOWS_PER_RESOURCE,
 )
+from scheduler.core.reminders import DEFAULT_LEAD_MINUTES, LONGEST_LEAD_MINUTES
 
 DEMO_JWT_SECRET = "demo-secret-do-not-use-in-production-0123456789abcdef"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -94,6 +95,9 @@ class Settings:
     # Personal data (docs/operations.md#personal-data): months of inactivity after which a
     # resident's personal data is removed; 0 keeps it.
     retention_months: int = 0
+    # Reminders (docs/release.md#reminders): minutes before a booking starts that
+    # ``booking.reminder`` is sent, for resources whose policy sets no lead of its own; 0: off.
+    reminder_lead_minutes: int = DEFAULT_LEAD_MINUTES
     # Input limits (docs/reliability.md#limits).
     max_windows_per_resource: int = DEFAULT_MAX_WINDOWS_PER_RESOURCE
     max_closures_per_resource: int = DEFAULT_MAX_CLOSURES_PER_RESOURCE
@@ -217,6 +221,11 @@ def load_settings(
         webhook_disable_after_failures=integer("WEBHOOK_DISABLE_AFTER_FAILURES", 50, 1),
         **_console_settings(get, integer),
         retention_months=integer("RETENTION_MONTHS", 0, 0),
+        reminder_lead_minutes=_at_most(
+            integer("REMINDER_LEAD_MINUTES", DEFAULT_LEAD_MINUTES, 0),
+            LONGEST_LEAD_MINUTES,
+            "REMINDER_LEAD_MINUTES",
+        ),
         max_windows_per_resource=integer(
             "MAX_WINDOWS_PER_RESOURCE", DEFAULT_MAX_WINDOWS_PER_RESOURCE, 1
         ),
@@ -231,6 +240,12 @@ def load_settings(
     if needs_secret:
         _check_production(settings)
     return settings
+
+
+def _at_most(value: int, maximum: int, name: str) -> int:
+    if value > maximum:
+        raise SettingsError(f"SCHEDULER_{name} must be at most {maximum}")
+    return value
 
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"

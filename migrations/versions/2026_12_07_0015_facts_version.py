@@ -8,7 +8,7 @@ transaction that later rolls back is then never written again, so a process that
 facts read inside that transaction can never mistake them for the committed ones.
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0016 (0010 on the branch before main was merged; the integrator re-chains)
 Create Date: 2026-12-07
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -38,7 +38,9 @@ class AvailabilityController(Controller):
         end: ToParam = None,
     ) -> schemas.Availability:
         """Slots of one resource from `from` (default now) to `to` (default 7 days; at most 62)."""
-        return await AvailabilityService(db_session).for_resource(resource_id, start, end, now)
+        return await AvailabilityService(db_session).for_resource(
+            resource_id, start, end, now, principal
+        )
 
     @get("/api/v1/availability", operation_id="searchAvailability", responses=problems())
     async def search(
@@ -66,4 +68,5 @@ class AvailabilityController(Controller):
             offset=offset,
             now=now,
             default_timezone=state.settings.default_timezone,
+            caller=principal,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
@@ -19,6 +20,20 @@ class SlotWindow(msgspec.Struct):
     capacity: int | None
 
 
+class ForYou(msgspec.Struct):
+    """What booking one place of this slot would answer the caller now: ``book`` (a booking,
+    confirmed or pending approval), ``enter`` (a lottery entry) or ``refused`` with the
+    refusal code ``POST /api/v1/bookings`` would give (``outside_window`` for an audience
+    that does not admit them, ``horizon``, ``lead_time``, ``not_released``, ``capacity``,
+    ``closed``, ``suspended``, ``not_eligible``). ``opens_at`` is when it opens for them
+    when their early access makes that earlier than ``releases_at``."""
+
+    bookable: bool
+    outcome: Literal["book", "enter", "refused"]
+    refusal: str | None = None
+    opens_at: datetime | None = None
+
+
 class Slot(msgspec.Struct):
     starts_at: datetime
     ends_at: datetime
@@ -30,6 +45,8 @@ class Slot(msgspec.Struct):
     window_ids: list[str]
     releases_at: datetime | None = None
     closure_reason: str | None = None
+    # What booking it would answer the caller (null in answers computed for no one).
+    for_you: ForYou | None = None
 
 
 class Availability(msgspec.Struct):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -62,18 +62,53 @@ def to_schema(booking: Booking) -> schemas.Booking:
     )
 
 
+class Shown(Protocol):
+    """What a booking's view and event need of its resource: a database row, or the cached
+    facts (``scheduler.availability.facts.ResourceFacts``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def partner_id(self) -> str: ...
+
+
+def view(booking: Booking, resource: Shown | None) -> schemas.Booking:
+    """``booking`` with ``resource_name``, ``local_start`` and ``local_end`` filled in."""
+    body = to_schema(booking)
+    if resource is None:
+        return body
+    zone = ZoneInfo(resource.timezone)
+    return msgspec.structs.replace(
+        body,
+        resource_name=resource.name,
+        local_start=booking.starts_at.astimezone(zone),
+        local_end=booking.ends_at.astimezone(zone),
+    )
+
+
 def emit_booking_event(
-    session: AsyncSession, event_type: str, booking: Booking, partner_id: str, now: datetime
+    session: AsyncSession,
+    event_type: str,
+    booking: Booking,
+    resource: Shown,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """Record ``booking.<something>`` in the outbox, in the caller's transaction."""
-    payload = msgspec.to_builtins(to_schema(booking))
+    """Record ``booking.<something>`` in the outbox, in the caller's transaction: the booking
+    as the API shows it (resource name and local times included), plus the ``extra``
+    members some types carry (the offer, the reminder, the closure)."""
+    payload = msgspec.to_builtins(view(booking, resource))
+    if extra:
+        payload |= msgspec.to_builtins(extra)
     OutboxRepository(session).emit(
         event_type,
         payload,
         now,
         booking_id=booking.id,
         resource_id=booking.resource_id,
-        partner_id=partner_id,
+        partner_id=resource.partner_id,
     )
 
 

@@ -17,7 +17,7 @@ from scheduler.core.lifecycle import may_book_for
 from scheduler.core.people import GroupUsage, PersonUsage, suspended_until
 from scheduler.core.rules import Booker
 from scheduler.core.timerange import TimeRange
-from scheduler.db.catalogue import User
+from scheduler.db.catalogue import Resource, User
 from scheduler.db.statements import dialect_of
 from scheduler.errors import Forbidden, ValidationFailed
 from scheduler.groups.services import GroupService
@@ -54,7 +54,7 @@ class Holders:
         self,
         caller: Principal,
         data: schemas.BookingCreate,
-        resource: ResourceFacts,
+        resource: Resource | ResourceFacts,
         now: datetime,
         dry_run: bool,
     ) -> Holder:
@@ -90,7 +90,7 @@ class Holders:
         self,
         holder: Holder,
         caller: Principal,
-        resource: ResourceFacts,
+        resource: Resource | ResourceFacts,
         request: TimeRange,
         now: datetime,
     ) -> HolderState:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -48,9 +49,16 @@ class BookingLifecycle:
         return booking, resource
 
     async def transition(
-        self, booking: Booking, action: Action, actor: str, now: datetime, reason: str | None = None
+        self,
+        booking: Booking,
+        action: Action,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Booking:
-        """Move ``booking`` along ``action``, giving back its capacity if it stops holding any."""
+        """Move ``booking`` along ``action``, giving back its capacity if it stops holding any;
+        its ``booking.<new status>`` event carries ``extra`` beside the booking."""
         before = booking.status
         try:
             after = next_status(action, before)
@@ -76,8 +84,8 @@ class BookingLifecycle:
         )
         await self.session.flush()
         resource = await self.session.get(Resource, booking.resource_id)
-        partner_id = resource.partner_id if resource else ""
-        emit_booking_event(self.session, f"booking.{after}", booking, partner_id, now)
+        assert resource is not None  # bookings reference their resource (foreign key)
+        emit_booking_event(self.session, f"booking.{after}", booking, resource, now, extra)
         return booking
 
     async def decide(

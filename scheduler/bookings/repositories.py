@@ -106,6 +106,19 @@ class BookingRepository:
             versions=(first[7], first[8]) if rows else None,
         )
 
+    async def live_overlapping(
+        self, resource_id: str, start: datetime, end: datetime
+    ) -> list[Booking]:
+        """The resource's bookings overlapping ``[start, end)`` that still claim their slot:
+        holding capacity (active) or waiting for it (entries and waitlist places)."""
+        query = select(Booking).where(
+            Booking.resource_id == resource_id,
+            Booking.status.in_((*ACTIVE, *WAITING)),
+            Booking.starts_at < end,
+            Booking.ends_at > start,
+        )
+        return list(await self.session.scalars(query.order_by(Booking.starts_at, Booking.id)))
+
     async def counted_between(
         self, resource_id: str, holder_id: str, start: datetime, end: datetime
     ) -> list[Booking]:

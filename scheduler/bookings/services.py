@@ -95,7 +95,10 @@ class BookingService:
         span = TimeRange(request.range.start - granule, request.range.end)
         seen_at = request.range.start if data.walk_in else now
         held = await self.ledger.held(resource.id, span.start, span.end)
-        slots = self.availability.of_facts(resource, calendar, held, span, seen_at, early)
+        slots = [
+            seen.slot
+            for seen in self.availability.of_facts(resource, calendar, held, span, seen_at, early)
+        ]
         return core.BookingFacts(
             request=request,
             policy=policy,
@@ -171,7 +174,10 @@ class BookingService:
         span = core.alternatives_span(request, now, ALTERNATIVES_SPAN)
         if refusal.kind.alternatives and span is not None:
             held = await self.ledger.held(resource.id, span.start, span.end)
-            slots = self.availability.of_facts(resource, calendar, held, span, now)
+            slots = [
+                seen.slot
+                for seen in self.availability.of_facts(resource, calendar, held, span, now)
+            ]
             refusal = core.alternatives(refusal, request, booker, slots, resource.policy, now)
         return refused(refusal, resource.tz)
 
@@ -310,7 +316,7 @@ class BookingService:
                 reason=reason,
             )
         )
-        emit_booking_event(self.session, "booking.created", booking, resource.partner_id, now)
+        emit_booking_event(self.session, "booking.created", booking, resource, now)
         await self.session.flush()
         return booking
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, delete, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from scheduler.auth.middleware import MANAGERS
 from scheduler.closures import schemas
-from scheduler.closures.services import ClosureService
+from scheduler.closures.services import AffectedNotifier, ClosureService
 from scheduler.dependencies import Caller, DbSession, Now
 from scheduler.openapi import problems
 from scheduler.timeparams import FromParam, ToParam
@@ -32,12 +33,19 @@ class ClosureController(Controller):
         now: Now,
         principal: Caller,
         state: State,
+        affected_notifier: NamedDependency[AffectedNotifier],
     ) -> schemas.ClosureCreated:
         """Shut a resource for a period (exams, maintenance, events); it beats every window.
 
-        The response lists the active bookings the closure overlaps; they are not cancelled."""
+        The response lists the active bookings the closure overlaps; they are not cancelled,
+        and each overlapping booking gets a `booking.affected_by_closure` webhook event."""
         closure, affected, total = await ClosureService(db_session).create(
-            resource_id, data, principal, now, state.settings.max_closures_per_resource
+            resource_id,
+            data,
+            principal,
+            now,
+            state.settings.max_closures_per_resource,
+            notify=affected_notifier,
         )
         return schemas.ClosureCreated(
             **msgspec.structs.asdict(_out(closure)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from scheduler.closures import schemas
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.core.limits import DEFAULT_MAX_CLOSURES_PER_RESOURCE, MAX_AFFECTED_LISTED
 from scheduler.db.bookings import Booking
+from scheduler.db.catalogue import Resource
 from scheduler.db.schedule import Closure
 from scheduler.errors import FieldError, LimitExceeded, NotFound, ValidationFailed
 from scheduler.ids import new_id
@@ -19,6 +21,18 @@ from scheduler.resources.services import ResourceService
 from scheduler.timeparams import parse_bound
 
 MAX_CLOSURE = timedelta(days=3 * 366)
+
+
+@runtime_checkable
+class AffectedNotifier(Protocol):
+    """Tells every booking a new closure overlaps (``booking.affected_by_closure``), in the
+    closure's transaction. Implemented by ``bookings.closures.notify_affected``: bookings sit
+    above closures (availability reads closures), so whoever assembles the use case passes
+    it in (the app as the ``affected_notifier`` dependency, the console, the demo)."""
+
+    async def __call__(
+        self, session: AsyncSession, closure: Closure, resource: Resource, now: datetime
+    ) -> int: ...
 
 
 class ClosureService:
@@ -34,11 +48,14 @@ class ClosureService:
         caller: Principal,
         now: datetime,
         max_closures: int = DEFAULT_MAX_CLOSURES_PER_RESOURCE,
+        *,
+        notify: AffectedNotifier,
     ) -> tuple[Closure, list[Booking], int]:
         """Create the closure; return it with the first ``MAX_AFFECTED_LISTED`` active
-        bookings it overlaps (never touched) and how many it overlaps in all. A resource has
-        at most ``max_closures`` closures (availability reads those in its range)."""
-        await self.resources.get_managed(resource_id, caller)
+        bookings it overlaps (never touched) and how many it overlaps in all; ``notify``
+        tells each overlapping booking. A resource has at most ``max_closures`` closures
+        (availability reads those in its range)."""
+        resource, _ = await self.resources.get_managed(resource_id, caller)
         if await self.closures.count(resource_id) >= max_closures:
             raise LimitExceeded(
                 "resource_id", f"a resource has at most {max_closures} closures", max_closures
@@ -58,6 +75,7 @@ class ClosureService:
         )
         self.closures.add(closure)
         await self.session.flush()
+        await notify(self.session, closure, resource, now)
         affected, total = await self.closures.bookings_affected(
             resource_id, closure.starts_at, closure.ends_at, MAX_AFFECTED_LISTED
         )

@@ -13,6 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from scheduler.availability.services import AvailabilityService
+from scheduler.bookings.closures import notify_affected
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.bookings.queries import BookingQueries
 from scheduler.closures.schemas import ClosureCreate
@@ -249,6 +250,7 @@ async def close_many(
                     viewer,
                     now,
                     request.app.state.settings.max_closures_per_resource,
+                    notify=notify_affected,
                 )
                 results.append((resource, closure, affected))
     except ValidationFailed as error:

@@ -218,6 +218,33 @@ def decide(facts: BookingFacts) -> Decision:
     return Decision(mode, status, tuple(covering), draw_at)
 
 
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """What a booking of one place of a slot would become for one person: ``book`` or
+    ``enter`` (a lottery entry), or ``refused`` with the refusal ``code`` it would get."""
+
+    outcome: Literal["book", "enter", "refused"]
+    code: str | None = None
+
+
+def outlook(slot: Slot, policy: Policy, booker: Booker, now: datetime) -> Outlook:
+    """The person, timing and slot rules (2, 3 and 5) for one place of ``slot``, computed as
+    ``booker`` sees it (their early access applied), in the order ``decide`` applies them.
+    Rules that depend on what the person already holds (quotas, rules 7-9) are not applied:
+    they depend on the request as well as the slot."""
+    request = Request(slot.range)
+    facts = BookingFacts(
+        request=request, policy=policy, units=(), booker=booker, slots=(slot,), now=now
+    )
+    try:
+        rules.check_person(booker, policy, now)
+        rules.check_timing(request, policy, now)
+        mode = _slot_mode(facts, (slot,))
+    except Refusal as refusal:
+        return Outlook("refused", refusal.kind.code)
+    return Outlook("enter" if mode == "enter" else "book")
+
+
 def on_ledger_full(
     decision: Decision, request: Request, full: Sequence[datetime], wants_waitlist: bool
 ) -> Decision:

@@ -8,6 +8,7 @@ import msgspec
 
 from scheduler.core.limits import MAX_ELIGIBLE_TAGS, MAX_TAG_LENGTH
 from scheduler.core.release import ReleasePolicy, release_problems
+from scheduler.core.reminders import LONGEST_LEAD_MINUTES
 
 MINUTES_PER_DAY = 1440
 
@@ -69,7 +70,9 @@ class Policy(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=False, kw
     allocation: Literal["fcfs", "lottery"] = "fcfs"
     pending_expiry_minutes: Annotated[int, msgspec.Meta(ge=5, le=30 * 1440)] | None = None
     offer_minutes: Annotated[int, msgspec.Meta(ge=1, le=7 * 1440)] = 30
-    reminder_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 1440)] = 60
+    # Minutes before a booking starts that ``booking.reminder`` is sent; 0: never; None:
+    # the service's SCHEDULER_REMINDER_LEAD_MINUTES (core.reminders).
+    reminder_minutes: Annotated[int, msgspec.Meta(ge=0, le=LONGEST_LEAD_MINUTES)] | None = None
     no_show: NoShowPolicy = msgspec.field(default_factory=lambda: NoShowPolicy())
 
 

@@ -4,6 +4,7 @@ and leaves things so that running it again changes nothing more."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,14 @@ from scheduler.bookings.common import emit_booking_event
 from scheduler.bookings.draws import DrawService
 from scheduler.bookings.lifecycle import BookingLifecycle
 from scheduler.core.policy import Policy
+from scheduler.core.reminders import (
+    DEFAULT_LEAD_MINUTES,
+    LONGEST_LEAD_MINUTES,
+    Reminder,
+    due_at,
+    lead_minutes,
+    reminder_state,
+)
 from scheduler.core.timerange import TimeRange
 from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
@@ -21,16 +30,23 @@ from scheduler.duties.repositories import DutyRepository
 from scheduler.idempotency.repositories import IdempotencyRepository
 from scheduler.residents.privacy import PrivacyService
 from scheduler.residents.suspensions import SuspensionService
+from scheduler.standing.services import StandingOrderService
 
 SYSTEM = "system:jobs"
 SHORTEST_PENDING_EXPIRY = timedelta(minutes=5)
-LONGEST_REMINDER = timedelta(days=7)
+LONGEST_REMINDER = timedelta(minutes=LONGEST_LEAD_MINUTES)
 
 
 class DutyService:
-    def __init__(self, session: AsyncSession, retention_months: int = 0) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        retention_months: int = 0,
+        reminder_lead_minutes: int = DEFAULT_LEAD_MINUTES,
+    ) -> None:
         self.session = session
         self.retention_months = retention_months
+        self.reminder_lead_minutes = reminder_lead_minutes
         self.due = DutyRepository(session)
         self.lifecycle = BookingLifecycle(session)
         self._policies: dict[str, tuple[Resource, Policy]] = {}
@@ -97,10 +113,15 @@ class DutyService:
         for booking in await self.due.waitlisted(now):
             resource, policy = await self._policy(booking.resource_id)
             if await self._hold(booking, resource, now):
-                booking.offer_expires_at = min(
-                    booking.starts_at, now + timedelta(minutes=policy.offer_minutes)
+                deadline = min(booking.starts_at, now + timedelta(minutes=policy.offer_minutes))
+                booking.offer_expires_at = deadline
+                offer = {
+                    "expires_at": deadline,
+                    "local_expires_at": deadline.astimezone(ZoneInfo(resource.timezone)),
+                }
+                await self.lifecycle.transition(
+                    booking, "offer", SYSTEM, now, "capacity freed up", {"offer": offer}
                 )
-                await self.lifecycle.transition(booking, "offer", SYSTEM, now, "capacity freed up")
                 offered += 1
         return offered
 
@@ -113,18 +134,25 @@ class DutyService:
         return await hold_capacity(self.session, booking, resource, capacities)
 
     async def remind(self, now: datetime) -> int:
-        """Emit ``booking.reminder`` once per booking, ``reminder_minutes`` before it starts."""
+        """Emit ``booking.reminder`` once per booking, its resource's lead before it starts
+        (``core.reminders``): late after downtime if the slot has not started, else never."""
+        leads: dict[str, int] = {}
+        for resource_id in await self.due.with_reminders_ahead(now, LONGEST_REMINDER):
+            _, policy = await self._policy(resource_id)
+            leads[resource_id] = lead_minutes(policy.reminder_minutes, self.reminder_lead_minutes)
         reminded = 0
-        for booking in await self.due.to_remind(now, LONGEST_REMINDER):
-            resource, policy = await self._policy(booking.resource_id)
-            if not policy.reminder_minutes:
-                booking.reminded_at = now  # reminders are off: leave the queue for good
-            elif booking.starts_at - timedelta(minutes=policy.reminder_minutes) <= now:
-                booking.reminded_at = now
-                emit_booking_event(
-                    self.session, "booking.reminder", booking, resource.partner_id, now
-                )
-                reminded += 1
+        for booking in await self.due.to_remind(now, leads):
+            lead = leads[booking.resource_id]
+            if reminder_state(booking.starts_at, lead, now) != "send":
+                continue
+            if not await self.due.mark_reminded(booking.id, now):
+                continue  # another run reminded it first
+            resource, _ = await self._policy(booking.resource_id)
+            reminder = Reminder(lead_minutes=lead, due_at=due_at(booking.starts_at, lead))
+            emit_booking_event(
+                self.session, "booking.reminder", booking, resource, now, {"reminder": reminder}
+            )
+            reminded += 1
         await self.session.flush()
         return reminded
 
@@ -138,9 +166,16 @@ class DutyService:
     async def draw_due(self, now: datetime) -> int:
         return await DrawService(self.session).run_due(now)
 
+    async def book_standing_orders(self, now: datetime) -> int:
+        """Book a batch of the standing-order occurrences whose release moment has come; the
+        job repeats it while batches come back full (``jobs.tasks.BATCHED``). The runner also
+        schedules a run at each upcoming release moment, so this catches up."""
+        return await StandingOrderService(self.session).book_due(now)
+
 
 DUTIES: tuple[str, ...] = (
     "draw_due",
+    "book_standing_orders",
     "expire_pending",
     "lapse_offers",
     "offer_waitlist",

@@ -31,6 +31,7 @@ from scheduler.jobs.leader import Leadership, leadership_for
 from scheduler.jobs.monitor import DutyMonitor, bound_for, is_overdue, wall_clock
 from scheduler.jobs.resilience import ResilientScheduler, transact
 from scheduler.settings import Settings
+from scheduler.standing.repositories import StandingOrderRepository
 
 log = structlog.get_logger("scheduler.jobs")
 Role = Literal["leader", "standby", "stopped"]
@@ -45,6 +46,7 @@ def watched_periods(settings: Settings) -> dict[str, float]:
     periods: dict[str, float] = dict.fromkeys(DUTIES, settings.jobs_interval_seconds)
     periods["webhooks"] = WEBHOOKS_SECONDS
     periods["plan_draws"] = PLAN_DRAWS_SECONDS
+    periods["plan_standing_orders"] = PLAN_DRAWS_SECONDS
     return periods
 
 
@@ -165,6 +167,13 @@ class JobRunner:
             seconds=PLAN_DRAWS_SECONDS,
             next_run_time=now,
         )
+        scheduler.add_job(
+            self._plan_standing_orders,
+            "interval",
+            id="plan-standing-orders",
+            seconds=PLAN_DRAWS_SECONDS,
+            next_run_time=now,
+        )
         scheduler.start()
         self.scheduler = scheduler
         self.led_since = wall_clock()
@@ -202,6 +211,38 @@ class JobRunner:
                 replace_existing=True,
                 id=f"draw:{resource_id}:{release_at.isoformat()}",
                 args=[resource_id, release_at.isoformat()],
+            )
+
+    async def _plan_standing_orders(self) -> None:
+        """Schedule a date job at each upcoming release moment of a standing-order
+        occurrence, so it is booked on the second it becomes bookable; the periodic
+        ``book_standing_orders`` duty catches up a missed instant."""
+        scheduler = self.scheduler
+        assert scheduler is not None
+        now = self.clock.now()
+
+        async def upcoming(session: AsyncSession) -> list[datetime]:
+            return await StandingOrderRepository(session).upcoming_releases(
+                now, now + DRAW_PLANNING_HORIZON
+            )
+
+        try:
+            moments = await tasks.run_duty(
+                tasks.current(),
+                "plan_standing_orders",
+                lambda: transact(self.session_factory, upcoming, "plan_standing_orders"),
+            )
+        except Exception:
+            log.exception("duty_failed", duty="plan_standing_orders")
+            return
+        for release_at in moments:
+            scheduler.add_job(
+                "scheduler.jobs.tasks:run_standing_orders",
+                "date",
+                run_date=release_at,
+                replace_existing=True,
+                id=f"standing:{release_at.isoformat()}",
+                args=[release_at.isoformat()],
             )
 
     async def _step_down(self) -> None:

@@ -28,10 +28,13 @@ from scheduler.jobs.monitor import DutyMonitor, wall_clock
 from scheduler.jobs.repositories import DutyRunRepository
 from scheduler.jobs.resilience import transact
 from scheduler.settings import Settings
+from scheduler.standing.repositories import DUE_BATCH
 
 log = structlog.get_logger("scheduler.jobs")
 T = TypeVar("T")
 LEADER = f"{socket.gethostname()}:{os.getpid()}"
+# Duties that handle a batch per transaction, and the batch size: repeated while a batch is full.
+BATCHED = {"book_standing_orders": DUE_BATCH}
 
 
 @dataclass
@@ -99,12 +102,21 @@ async def run_duties() -> dict[str, int]:
 
 
 async def _duty(runtime: Runtime, name: str) -> int:
+    settings = runtime.settings or Settings()
+
     async def work(session: AsyncSession) -> int:
-        retention = runtime.settings.retention_months if runtime.settings else 0
-        count: int = await getattr(DutyService(session, retention), name)(runtime.clock.now())
+        service = DutyService(session, settings.retention_months, settings.reminder_lead_minutes)
+        count: int = await getattr(service, name)(runtime.clock.now())
         return count
 
-    return await transact(runtime.session_factory, work, name)
+    if name not in BATCHED:
+        return await transact(runtime.session_factory, work, name)
+    total = 0
+    while True:  # one short transaction per batch, until a batch comes back short
+        count = await transact(runtime.session_factory, work, name)
+        total += count
+        if count < BATCHED[name]:
+            return total
 
 
 async def publish(runtime: Runtime) -> None:
@@ -144,3 +156,17 @@ async def run_draw(resource_id: str, release_at: str) -> bool:
     )
     runtime.runs += 1
     return drawn
+
+
+async def run_standing_orders(release_at: str) -> int:
+    """Book the standing-order occurrences released at one instant (scheduled for that exact
+    instant by the runner); the periodic duty catches up anything this misses."""
+    runtime = current()
+
+    booked = await run_duty(
+        runtime, "book_standing_orders", partial(_duty, runtime, "book_standing_orders")
+    )
+    runtime.runs += 1
+    if booked:
+        log.info("standing_orders", release_at=release_at, decided=booked)
+    return booked

@@ -68,6 +68,41 @@ class CapacityLedger:
         held = {row[2]: row[3] for row in rows if row[2] is not None}
         return rows[0][0], rows[0][1], held
 
+    async def held_of_many(
+        self, resource_ids: Sequence[str], start: datetime, end: datetime
+    ) -> tuple[int | None, dict[str, dict[datetime, int]]]:
+        """``held`` of every resource in ``resource_ids`` in one statement, with the
+        calendar's version (None if its row is missing) read in the same round trip."""
+        calendar = select(CalendarVersion.version).where(CalendarVersion.id == 1)
+        found: dict[str, dict[datetime, int]] = {}
+        if not resource_ids:
+            return (await self.session.execute(calendar)).scalar(), found
+        query = (
+            select(
+                calendar.scalar_subquery(),
+                SlotHolding.resource_id,
+                SlotHolding.slot_start,
+                SlotHolding.held,
+            )
+            .select_from(Resource)
+            .outerjoin(
+                SlotHolding,
+                and_(
+                    SlotHolding.resource_id == Resource.id,
+                    SlotHolding.slot_start >= start,
+                    SlotHolding.slot_start < end,
+                    SlotHolding.held > 0,
+                ),
+            )
+            .where(Resource.id.in_(resource_ids))
+        )
+        version = None
+        for row in await self.session.execute(query):
+            version = row[0]
+            if row[1] is not None:
+                found.setdefault(row[1], {})[row[2]] = row[3]
+        return version, found
+
     async def take(
         self, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int
     ) -> list[datetime]:

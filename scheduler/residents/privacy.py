@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.auth.tokens import Principal
 from scheduler.db.bookings import Booking
 from scheduler.db.people import PersonalDataAccess
+from scheduler.db.standing import StandingOrder
 from scheduler.errors import NotFound
 from scheduler.residents import schemas
 from scheduler.residents.repositories import (
@@ -118,6 +119,12 @@ class PrivacyService:
             await self.session.execute(
                 update(Booking)
                 .where(Booking.holder_id.in_([user.id for user in users]))
+                .values(holder_name="")
+                .execution_options(synchronize_session=False)
+            )
+            await self.session.execute(
+                update(StandingOrder)
+                .where(StandingOrder.holder_id.in_([user.id for user in users]))
                 .values(holder_name="")
                 .execution_options(synchronize_session=False)
             )

@@ -9,9 +9,9 @@ import msgspec
 
 from scheduler.schemas import Input
 
-# The public contract. The outbox holds more types (booking.completed, booking.entered,
-# booking.reminder...); they stay internal until someone needs them, because every type
-# listed here is a promise to integrators.
+# The public contract. The outbox holds more types (booking.completed, booking.pending...);
+# they stay internal until someone needs them, because every type listed here is a promise
+# to integrators (docs/webhooks.md#events documents each one's payload).
 PublicEvent = Literal[
     "booking.created",
     "booking.confirmed",
@@ -20,9 +20,19 @@ PublicEvent = Literal[
     "booking.checked_in",
     "booking.no_show",
     "booking.expired",
+    "booking.not_selected",
+    "booking.offered",
+    "booking.lapsed",
+    "booking.reminder",
+    "booking.affected_by_closure",
     "release.opened",
     "draw.completed",
+    "standing_order.occurrence",
     "webhook.disabled",
+    # Seasonal allocation rounds (docs/allocation-rounds.md#applicants-are-told)
+    "allocation.round_opened",
+    "allocation.granted",
+    "allocation.declined",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(PublicEvent)
 ALL_EVENTS = "*"

@@ -307,6 +307,94 @@ async def _no_show(world: World) -> tuple[str, dict[str, Any]]:
     return f"/api/v1/bookings/{booking}/excuse", {"reason": "in hospital"}
 
 
+ROUNDS = "/api/v1/allocation-rounds"
+
+
+async def _new_round_body(world: World) -> dict[str, Any]:
+    return {
+        "name": "Spring clubs",
+        "resource_ids": [await world.resource()],
+        "season_starts_on": "2027-03-01",
+        "season_ends_on": "2027-03-31",
+        "applications_open_at": (NOW - timedelta(hours=1)).isoformat(),
+        "applications_close_at": (NOW + timedelta(days=1)).isoformat(),
+    }
+
+
+def allocation_route(
+    suffix: str = "",
+    state: str = "open",
+    body: dict[str, Any] | None = None,
+    apply: bool = False,
+    apply_body: bool = False,
+) -> Setup:
+    """A fresh round in ``state`` (with one application of ``resident`` when ``apply``);
+    ``suffix`` may name ``{application_id}`` and ``{slot_id}``."""
+
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        staff = world.headers["staff"]
+        made = await world.client.post(ROUNDS, json=await _new_round_body(world), headers=staff)
+        created = ok(made, 201)
+        round_url = f"{ROUNDS}/{created['id']}"
+        ids = {"application_id": "none", "slot_id": "none"}
+        if state != "draft":
+            ok(await world.client.post(f"{round_url}/open", headers=staff))
+        slot = {
+            "resource_id": created["resource_ids"][0],
+            "weekday": "tuesday",
+            "starts_local": "18:00",
+            "ends_local": "20:00",
+            "priority": 1,
+        }
+        application = {"organisation": "Club", "contact_name": "Li", "slots": [slot]}
+        if apply:
+            applied = await world.client.post(
+                f"{round_url}/applications", json=application, headers=world.headers["resident"]
+            )
+            applied_body = ok(applied, 201)
+            ids = {"application_id": applied_body["id"], "slot_id": applied_body["slots"][0]["id"]}
+        if state == "closed":
+            ok(await world.client.post(f"{round_url}/close", headers=staff))
+        return round_url + suffix.format(**ids), application if apply_body else body
+
+    return setup
+
+
+async def _new_round(world: World) -> tuple[str, dict[str, Any]]:
+    return ROUNDS, await _new_round_body(world)
+
+
+def standing_body(resource: str) -> dict[str, Any]:
+    return {
+        "resource_id": resource,
+        "start_time": "10:00",
+        "end_time": "11:00",
+        "from": "2026-12-02",
+        "until": "2026-12-03",
+        "weekdays": ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"],
+    }
+
+
+async def _new_standing_order(world: World) -> tuple[str, dict[str, Any]]:
+    return "/api/v1/standing-orders", standing_body(await world.resource())
+
+
+def standing_route(suffix: str = "", *, paused: bool = False) -> Setup:
+    """A fresh standing order of ``resident`` (paused first when ``paused``)."""
+
+    async def setup(world: World) -> tuple[str, dict[str, Any] | None]:
+        body = standing_body(await world.resource())
+        made = await world.client.post(
+            "/api/v1/standing-orders", json=body, headers=world.headers["resident"]
+        )
+        path = f"/api/v1/standing-orders/{ok(made, 201)['id']}"
+        if paused:
+            ok(await world.client.post(f"{path}/pause", headers=world.headers["resident"]))
+        return path + suffix, None
+
+    return setup
+
+
 ALL = (200,) * 7
 SIGNED_IN = (401, 200, 200, 200, 200, 200, 200)
 STAFF_ONLY = (401, 403, 403, 403, 403, 200, 200)
@@ -601,6 +689,41 @@ MATRIX = [
         with_resource("/calendar.ics"),
         OWNER_MANAGES,
     ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders",
+        _new_standing_order,
+        (401, 201, 201, 201, 201, 201, 201),
+    ),
+    Case("GET", "/api/v1/standing-orders", fixed("/api/v1/standing-orders"), SIGNED_IN),
+    Case(
+        "GET",
+        "/api/v1/standing-orders/{order_id}",
+        standing_route(),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders/{order_id}/pause",
+        standing_route("/pause"),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders/{order_id}/resume",
+        standing_route("/resume", paused=True),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
+    Case(
+        "POST",
+        "/api/v1/standing-orders/{order_id}/end",
+        standing_route("/end"),
+        HOLDER_AND_OWNER,
+        worker=200,
+    ),
     Case("GET", "/metrics", fixed("/metrics"), ALL),
     Case(
         "GET",
@@ -637,6 +760,75 @@ MATRIX = [
         "/api/v1/webhooks/{webhook_id}/deliveries",
         webhook_route("/deliveries"),
         WEBHOOK_MANAGERS,
+    ),
+    Case("POST", ROUNDS, _new_round, (401, 403, 403, 403, 403, 201, 201), worker=403),
+    Case("GET", ROUNDS, fixed(ROUNDS), SIGNED_IN, worker=200),
+    Case("GET", ROUNDS + "/{round_id}", allocation_route(), SIGNED_IN, worker=200),
+    Case(
+        "POST",
+        ROUNDS + "/{round_id}/open",
+        allocation_route("/open", state="draft"),
+        STAFF_ONLY,
+        worker=403,
+    ),
+    Case("POST", ROUNDS + "/{round_id}/close", allocation_route("/close"), STAFF_ONLY, worker=403),
+    Case(
+        "POST",
+        ROUNDS + "/{round_id}/applications",
+        allocation_route("/applications", apply_body=True),
+        (401, 201, 201, 403, 403, 403, 403),
+        worker=403,
+    ),
+    Case(
+        "GET",
+        ROUNDS + "/{round_id}/applications",
+        allocation_route("/applications"),
+        SIGNED_IN,
+        worker=200,
+    ),
+    Case(
+        "GET",
+        ROUNDS + "/{round_id}/applications/{application_id}",
+        allocation_route("/applications/{application_id}", apply=True),
+        (401, 200, 404, 404, 404, 200, 200),
+        worker=404,
+    ),
+    Case(
+        "POST",
+        ROUNDS + "/{round_id}/applications/{application_id}/withdraw",
+        allocation_route("/applications/{application_id}/withdraw", apply=True),
+        (401, 200, 404, 404, 404, 200, 200),
+        worker=404,
+    ),
+    Case(
+        "GET",
+        ROUNDS + "/{round_id}/competition",
+        allocation_route("/competition", apply=True),
+        STAFF_ONLY,
+        worker=403,
+    ),
+    Case(
+        "POST",
+        ROUNDS + "/{round_id}/allocate",
+        allocation_route("/allocate", state="closed", body={}, apply=True),
+        STAFF_ONLY,
+        worker=403,
+    ),
+    Case(
+        "PUT",
+        ROUNDS + "/{round_id}/slots/{slot_id}/decision",
+        allocation_route(
+            "/slots/{slot_id}/decision", state="closed", body={"decision": "granted"}, apply=True
+        ),
+        STAFF_ONLY,
+        worker=403,
+    ),
+    Case(
+        "POST",
+        ROUNDS + "/{round_id}/confirm",
+        allocation_route("/confirm", state="closed", apply=True),
+        STAFF_ONLY,
+        worker=403,
     ),
 ]
 

@@ -117,7 +117,7 @@ async def test_resource_defaults_and_units(client, tokens: Tokens):
         "allocation": "fcfs",
         "pending_expiry_minutes": None,
         "offer_minutes": 30,
-        "reminder_minutes": 60,
+        "reminder_minutes": None,
         "no_show": {"limit": 3, "window_days": 30, "suspend_days": 14, "scope": "resource"},
         "max_bookings_per_person_per_slot": 1,
         "max_places_per_person_per_slot": None,
