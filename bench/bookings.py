@@ -96,8 +96,8 @@ async def prepare_database(dsn: str, residents: int) -> None:
     try:
         now = datetime.now(UTC)
         await connection.executemany(
-            "INSERT INTO users (id, name, role, tags, created_at, last_seen_at) "
-            "VALUES ($1, $2, 'resident', '[]', $3, $3)",
+            "INSERT INTO users (id, name, role, tags, verified, version, created_at, last_seen_at) "
+            "VALUES ($1, $2, 'resident', '[]', true, 1, $3, $3)",
             [(f"bench-u-{i:05d}", f"Resident bench-u-{i:05d}", now) for i in range(residents)],
         )
         await connection.execute("CREATE TABLE floor_bookings (LIKE bookings INCLUDING ALL)")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event
 
-from tests.support.builders import Tokens, book, make_resource, make_window, ok
+from tests.support.builders import Tokens, book, make_partner, make_resource, make_window, ok
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 EVENING = ("2026-12-01T18:00:00+08:00", "2026-12-01T19:00:00+08:00")
@@ -89,6 +89,33 @@ async def test_a_capacity_refusal_costs_at_most_the_documented_statements(
     assert len(statements) <= CAPACITY_REFUSAL[db_kind], statements
 
 
+async def _search_statements(app, client, tokens: Tokens, kind: str, limit: int) -> list[str]:
+    me = tokens.resident()
+    ok(await client.get("/api/v1/bookings", headers=me))
+    query = {"kind": kind, "limit": limit, "from": "2026-12-01", "to": "2026-12-02"}
+    with counted(app) as statements:
+        ok(await client.get("/api/v1/availability", params=query, headers=me))
+    return statements
+
+
+async def test_a_search_page_costs_the_same_statements_whatever_its_size(
+    app, client, tokens: Tokens, at_eight, db_kind
+):
+    # Other tests make parking resources too: the pages hold at least these twelve.
+    partner = await make_partner(client, tokens)
+    for _ in range(12):
+        resource = await make_resource(
+            client, tokens, partner_id=partner["id"], kind="parking", capacity=5
+        )
+        await make_window(client, tokens, resource["id"], start_time="18:00", end_time="22:00")
+    cold_small = await _search_statements(app, client, tokens, "parking", 2)
+    cold_large = await _search_statements(app, client, tokens, "parking", 12)
+    warm_small = await _search_statements(app, client, tokens, "parking", 2)
+    warm_large = await _search_statements(app, client, tokens, "parking", 12)
+    assert len(cold_small) <= SEARCH_COLD and len(cold_large) <= SEARCH_COLD, cold_large
+    assert len(warm_small) == len(warm_large) <= SEARCH_WARM, warm_large
+
+
 # Statements per request once the caller is known (BEGIN/COMMIT not counted), with the facts
 # cached (scheduler/availability/facts.py): the caller; one statement for the holder's
 # overlapping holdings, running suspensions, resource groups and the facts' two versions (on
@@ -102,3 +129,10 @@ CAPACITY_REFUSAL = {"sqlite": 4, "postgres": 5}
 # A process's first booking of a resource also reads the resource and its partner's zone,
 # its windows, closures and terms, and the calendar corrections if not yet cached.
 COLD_BOOKING = {"sqlite": 13, "postgres": 14}
+# A search page: the caller, the count and the page of resources (with their facts_version),
+# the caller's record and suspensions again (for the "for you" marks), one ledger read for
+# every resource of the page with the calendar's version; cold, also the windows, closures and
+# terms of all the page's uncached resources (three statements) and the calendar corrections.
+# Before the cache: 4 + 5 per resource on the page.
+SEARCH_WARM = 5
+SEARCH_COLD = 9
