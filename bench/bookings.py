@@ -201,7 +201,10 @@ async def capture_statements(
     async with AsyncTestClient(app=app) as client:
         await client.get("/health")
         # As in a running server: the resource's facts are already cached in the process.
-        await client.get(f"/api/v1/resources/{resource_id}/availability")
+        warm = await client.get(
+            f"/api/v1/resources/{resource_id}/availability", headers=Tokens(settings).staff()
+        )
+        assert warm.status_code == 200, warm.text
         seen.clear()
         response = await client.post(BOOK_PATH, json=body, headers=Tokens(settings).resident(sub))
         assert response.status_code == 201, response.text
