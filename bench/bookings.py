@@ -3,18 +3,21 @@ against the floor of the stack.
 
 1. Sustained: N closed-loop clients book random hours of 200 resources (capacity 50, open all
    day) as random residents from a pool, for a fixed time: req/s, p50/p99, status counts.
-2. Burst: for C in 50, 200, 1000 clients, a fresh resource with 20 units and one slot; all C
+2. Sold out: the same load on one slot that is already full (every request refused with
+   ``capacity``): the refusal rate against the booking rate (aim >= 2).
+3. Burst: for C in 200, 1000 clients, a fresh resource with 100 units and one slot; all C
    requests are released at the same instant: successes (must equal the units), over-bookings
    counted in the database (must be 0), p50/p99 and total time.
-3. Floor A: bench/floor_app.py (Litestar + one asyncpg INSERT of the same booking row into a
+4. Floor A: bench/floor_app.py (Litestar + one asyncpg INSERT of the same booking row into a
    copy of ``bookings``), same worker count, same load generator.
    Floor B: pgbench running, in one transaction, the SQL statements the service runs for one
    booking (captured in-process with SQLAlchemy event listeners, then turned into a pgbench
    script with the resource, resident and hour drawn at random: see pgbench_script).
-It prints the service's throughput as a ratio of each floor, where the CPU goes per request
+It prints the service's throughput as a ratio of each floor, a summary table over the worker
+counts (1, 2, 4 by default: how throughput scales), where the CPU goes per request
 (service workers, PostgreSQL, load generator), and with --profile a py-spy summary of a worker.
 
-Run (about 4 minutes on 2 cores)::
+Run (about 7 minutes on 2 cores)::
 
     .venv/bin/python bench/bookings.py
     .venv/bin/python bench/bookings.py --workers 2 4 8 --seconds 60 --profile   # bigger
