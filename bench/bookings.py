@@ -3,18 +3,21 @@ against the floor of the stack.
 
 1. Sustained: N closed-loop clients book random hours of 200 resources (capacity 50, open all
    day) as random residents from a pool, for a fixed time: req/s, p50/p99, status counts.
-2. Burst: for C in 50, 200, 1000 clients, a fresh resource with 20 units and one slot; all C
+2. Sold out: the same load on one slot that is already full (every request refused with
+   ``capacity``): the refusal rate against the booking rate (aim >= 2).
+3. Burst: for C in 200, 1000 clients, a fresh resource with 100 units and one slot; all C
    requests are released at the same instant: successes (must equal the units), over-bookings
    counted in the database (must be 0), p50/p99 and total time.
-3. Floor A: bench/floor_app.py (Litestar + one asyncpg INSERT of the same booking row into a
+4. Floor A: bench/floor_app.py (Litestar + one asyncpg INSERT of the same booking row into a
    copy of ``bookings``), same worker count, same load generator.
    Floor B: pgbench running, in one transaction, the SQL statements the service runs for one
    booking (captured in-process with SQLAlchemy event listeners, then turned into a pgbench
    script with the resource, resident and hour drawn at random: see pgbench_script).
-It prints the service's throughput as a ratio of each floor, where the CPU goes per request
+It prints the service's throughput as a ratio of each floor, a summary table over the worker
+counts (1, 2, 4 by default: how throughput scales), where the CPU goes per request
 (service workers, PostgreSQL, load generator), and with --profile a py-spy summary of a worker.
 
-Run (about 4 minutes on 2 cores)::
+Run (about 7 minutes on 2 cores)::
 
     .venv/bin/python bench/bookings.py
     .venv/bin/python bench/bookings.py --workers 2 4 8 --seconds 60 --profile   # bigger
@@ -96,8 +99,8 @@ async def prepare_database(dsn: str, residents: int) -> None:
     try:
         now = datetime.now(UTC)
         await connection.executemany(
-            "INSERT INTO users (id, name, role, tags, created_at, last_seen_at) "
-            "VALUES ($1, $2, 'resident', '[]', $3, $3)",
+            "INSERT INTO users (id, name, role, tags, verified, version, created_at, last_seen_at) "
+            "VALUES ($1, $2, 'resident', '[]', true, 1, $3, $3)",
             [(f"bench-u-{i:05d}", f"Resident bench-u-{i:05d}", now) for i in range(residents)],
         )
         await connection.execute("CREATE TABLE floor_bookings (LIKE bookings INCLUDING ALL)")
@@ -200,6 +203,11 @@ async def capture_statements(
     }
     async with AsyncTestClient(app=app) as client:
         await client.get("/health")
+        # As in a running server: the resource's facts are already cached in the process.
+        warm = await client.get(
+            f"/api/v1/resources/{resource_id}/availability", headers=Tokens(settings).staff()
+        )
+        assert warm.status_code == 200, warm.text
         seen.clear()
         response = await client.post(BOOK_PATH, json=body, headers=Tokens(settings).resident(sub))
         assert response.status_code == 201, response.text
@@ -211,7 +219,8 @@ def print_statements(seen: list[tuple[str, str, Any]]) -> None:
     pings = sum(1 for kind, _, _ in seen if kind == "ping")
     transactions = sum(1 for kind, _, _ in seen if kind == "tx")
     print(
-        f"One booking (known resident, capacity resource): {len(statements)} SQL statements"
+        f"One booking (known resident, capacity resource, facts cached): "
+        f"{len(statements)} SQL statements"
         f" + {transactions} BEGIN/COMMIT + {pings} pool pre-ping (BEGIN; ';'; ROLLBACK) = "
         f"{len(statements) + transactions + 3 * pings} round trips to PostgreSQL:"
     )
@@ -365,6 +374,35 @@ async def measure_sustained(
         if profiler is not None:
             summarize_profile(*profiler)
     return run
+
+
+async def create_sold_out(base: str, tokens: Tokens, label: str) -> tuple[str, str]:
+    """A resource of one place whose one slot is already booked: every request is refused."""
+    staff = tokens.staff()
+    resource_id = f"bench-full-{label}"
+    start = (datetime.fromisoformat(slot_origin()) + timedelta(hours=30)).isoformat()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        body = {
+            "id": resource_id,
+            "partner_id": PARTNER,
+            "name": f"Court {label} (sold out)",
+            "kind": "court",
+            "capacity": 1,
+        }
+        created = await client.post("/api/v1/resources", json=body, headers=staff)
+        assert created.status_code == 201, created.text
+        window = await client.post(
+            f"/api/v1/resources/{resource_id}/windows", json=ALL_DAY_WINDOW, headers=staff
+        )
+        assert window.status_code == 201, window.text
+        end = (datetime.fromisoformat(start) + timedelta(hours=1)).isoformat()
+        taken = await client.post(
+            BOOK_PATH,
+            json={"resource_id": resource_id, "starts_at": start, "ends_at": end},
+            headers=tokens.resident("bench-first-comer"),
+        )
+        assert taken.status_code == 201, taken.text
+    return resource_id, start
 
 
 async def measure_burst(
@@ -718,6 +756,16 @@ async def service_phase(
             args.profile and first,
             dsn,
         )
+        full, start = await create_sold_out(base, tokens, f"w{workers}")
+        refusals = BookingBodies([full], state["headers"], start, 1, seed=2)
+        state.setdefault("sold_out", {})[workers] = await measure_sustained(
+            "sold out: POST (all 409 capacity)",
+            workers,
+            base,
+            group,
+            refusals,
+            argparse.Namespace(**{**vars(args), "seconds": args.sold_out_seconds}),
+        )
         lines = []
         for clients in args.bursts:
             lines.append(
@@ -774,11 +822,41 @@ async def run_all(url: str, settings: Settings, args: argparse.Namespace, log_di
             f"{run.result.rate / pgbench_tps:5.2f} x floor B pgbench ({pgbench_tps:.1f} tps)   "
             f"(aim >= 0.5 x floor A)"
         )
+    print_summary(services, floors, state.get("sold_out", {}))
+
+
+def print_summary(services: list[Run], floors: dict[int, Run], sold_out: dict[int, Run]) -> None:
+    """One table for the issue's targets: the ratio, the p99s, refusals vs bookings, scaling."""
+    print("\nSummary (same run, same load generator):")
+    print(
+        f"{'wrk':>3} {'service req/s':>13} {'p99 ms':>7} {'bare req/s':>10} {'p99 ms':>7} "
+        f"{'ratio':>5} {'sold-out req/s':>14} {'p99 ms':>7} {'refusal/booking':>15} "
+        f"{'x 1st':>5}"
+    )
+    first = services[0].result.rate if services else float("nan")
+    for run in services:
+        bare = floors[run.workers].result
+        full = sold_out.get(run.workers)
+        full_rate = full.result.rate if full else float("nan")
+        print(
+            f"{run.workers:>3} {run.result.rate:13.1f} {p99(run):7.1f} {bare.rate:10.1f} "
+            f"{p99(floors[run.workers]):7.1f} {run.result.rate / bare.rate:5.2f} "
+            f"{full_rate:14.1f} {p99(full) if full else float('nan'):7.1f} "
+            f"{full_rate / run.result.rate:15.2f} {run.result.rate / first:5.2f}"
+        )
+    print(
+        "aims: ratio >= 0.5 and service p99 < 50 ms at 32 connections; refusal/booking >= 2; "
+        "burst p99 < 1 s with exactly the units booked"
+    )
+
+
+def p99(run: Run) -> float:
+    return percentile([x * 1000 for x in run.result.latencies], 0.99)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workers", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--concurrency", type=int, default=32, help="sustained clients")
     parser.add_argument("--seconds", type=float, default=20, help="sustained measuring time")
     parser.add_argument("--warmup", type=float, default=3)
@@ -796,8 +874,9 @@ def main() -> None:
         help="a client opens a new connection every N requests (0: never); keeps uvicorn "
         "workers evenly loaded, as many real clients do",
     )
-    parser.add_argument("--bursts", type=int, nargs="+", default=[50, 200, 1000])
-    parser.add_argument("--units", type=int, default=20)
+    parser.add_argument("--bursts", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--units", type=int, default=100, help="places in the burst's slot")
+    parser.add_argument("--sold-out-seconds", type=float, default=10)
     parser.add_argument("--resources", type=int, default=200)
     parser.add_argument("--residents", type=int, default=1000)
     parser.add_argument("--horizon-hours", type=int, default=12 * 24)

@@ -24,8 +24,8 @@ from litestar import Litestar, Request, get, post
 INSERT = """
 INSERT INTO floor_bookings (id, resource_id, holder_id, holder_name, created_by, starts_at,
     ends_at, granularity_minutes, quantity, unit, status, note, series_id, decision_note,
-    version, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $3, $5, $6, 60, $7, NULL, 'confirmed', $8, NULL, NULL, 1, $9, $9)
+    walk_in, version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $3, $5, $6, 60, $7, NULL, 'confirmed', $8, NULL, NULL, false, 1, $9, $9)
 """
 
 

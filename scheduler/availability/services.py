@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.availability import schemas
+from scheduler.availability.facts import CalendarFacts, Facts, ResourceFacts
 from scheduler.availability.repositories import CallerRepository
 from scheduler.calendar.repositories import CalendarRepository
 from scheduler.closures.repositories import ClosureRepository
 from scheduler.core import availability as core
 from scheduler.core.booking import Outlook, outlook
+from scheduler.core.calendar import DayCalendar
 from scheduler.core.limits import MAX_SEARCH_WINDOW_SLOTS, MAX_WINDOW_SLOTS
 from scheduler.core.people import Suspension, suspended_until
 from scheduler.core.policy import Policy
@@ -51,7 +53,7 @@ class Viewer:
     tags: tuple[str, ...]
     suspensions: tuple[Suspension, ...]
 
-    def booker(self, resource: Resource, now: datetime) -> Booker:
+    def booker(self, resource: Resource | ResourceFacts, now: datetime) -> Booker:
         until = suspended_until(self.suspensions, resource.id, resource.partner_id, now)
         return Booker(self.user_id, self.role, self.community, self.tags, until)
 
@@ -105,6 +107,93 @@ def windows_out(windows: Sequence[Window], slots: Sequence[Seen]) -> list[schema
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class SlotInputs:
+    """What slots are computed from, besides the ledger."""
+
+    resource: core.Resource
+    policy: Policy
+    windows: Sequence[Window]
+    calendar: DayCalendar
+    closures: Sequence[core.Closure]
+
+
+def computed(
+    inputs: SlotInputs,
+    held: Mapping[datetime, int],
+    span: TimeRange,
+    now: datetime,
+    head_start: timedelta,
+    max_window_slots: int | None,
+) -> list[core.Slot]:
+    """``core.compute_slots`` with the policy's release rule moved ``head_start`` earlier;
+    too many window slots is a 422."""
+    release = None
+    if inputs.policy.release is not None:
+        rule, zone = inputs.policy.release, inputs.resource.timezone
+
+        def release(day: date) -> datetime:
+            return releases_at(rule, day, zone) - head_start
+
+    try:
+        return core.compute_slots(
+            inputs.resource,
+            inputs.windows,
+            inputs.calendar,
+            inputs.closures,
+            held,
+            span,
+            now,
+            release,
+            max_window_slots,
+        )
+    except core.TooManySlots as exc:
+        raise LimitExceeded(
+            "to",
+            f"the range holds more than {exc.limit} window slots; ask for a shorter one",
+            exc.limit,
+        ) from exc
+
+
+def seen_slots(
+    inputs: SlotInputs,
+    held: Mapping[datetime, int],
+    span: TimeRange,
+    now: datetime,
+    head_start: timedelta,
+    max_window_slots: int | None,
+) -> list[Seen]:
+    return [Seen(slot) for slot in computed(inputs, held, span, now, head_start, max_window_slots)]
+
+
+def for_viewer(
+    inputs: SlotInputs,
+    seen: list[Seen],
+    held: Mapping[datetime, int],
+    span: TimeRange,
+    now: datetime,
+    max_window_slots: int | None,
+    viewer: Viewer,
+    resource: Resource | ResourceFacts,
+) -> list[Seen]:
+    """Each slot with what booking one place of it would answer ``viewer`` (their own early
+    access moves its release earlier)."""
+    booker = viewer.booker(resource, now)
+    head = early_access(inputs.policy.release, booker.tags)
+    theirs = (
+        {s.range.start: s for s in computed(inputs, held, span, now, head, max_window_slots)}
+        if head
+        else {}
+    )
+    marked = []
+    for one in seen:
+        slot = one.slot
+        own = theirs.get(slot.range.start, slot)
+        opens = slot.releases_at - head if head and slot.releases_at is not None else None
+        marked.append(Seen(slot, outlook(own, inputs.policy, booker, now), opens))
+    return marked
+
+
 class AvailabilityService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -113,6 +202,7 @@ class AvailabilityService:
         self.closures = ClosureRepository(session)
         self.calendar = CalendarRepository(session)
         self.ledger = CapacityLedger(session)
+        self.facts = Facts(session)
 
     async def slots(
         self,
@@ -155,6 +245,8 @@ class AvailabilityService:
         viewer: Viewer | None = None,
         released: bool = False,
     ) -> tuple[list[Window], list[Seen]]:
+        """Slots read from the database (callers holding a resource row: duties, draws,
+        reports); the request paths use the cached facts (``of_facts``)."""
         zone = ZoneInfo(resource.timezone)
         policy = msgspec.convert(resource.policy, Policy)
         first = span.start.astimezone(zone).date() - timedelta(days=1)
@@ -169,38 +261,58 @@ class AvailabilityService:
         calendar = await self.calendar.day_calendar(resource.partner_id, first, last)
         facts = core.Resource(resource.capacity, zone, policy.granularity_minutes)
         held = await self.ledger.held(resource.id, span.start, span.end)
-
-        def compute(head: timedelta) -> list[core.Slot]:
-            release = None
-            if policy.release is not None and not released:
-                rule = policy.release
-
-                def release(day: date) -> datetime:
-                    return releases_at(rule, day, zone) - head
-
-            try:
-                return core.compute_slots(
-                    facts, windows, calendar, closures, held, span, now, release, max_window_slots
-                )
-            except core.TooManySlots as exc:
-                raise LimitExceeded(
-                    "to",
-                    f"the range holds more than {exc.limit} window slots; ask for a shorter one",
-                    exc.limit,
-                ) from exc
-
-        slots = compute(head_start)
-        if viewer is None:
-            return windows, [Seen(slot) for slot in slots]
-        booker = viewer.booker(resource, now)
-        head = early_access(policy.release, booker.tags)
-        theirs = {slot.range.start: slot for slot in compute(head)} if head else {}
-        seen = []
-        for slot in slots:
-            own = theirs.get(slot.range.start, slot)
-            opens = slot.releases_at - head if head and slot.releases_at is not None else None
-            seen.append(Seen(slot, outlook(own, policy, booker, now), opens))
+        if released:
+            policy = msgspec.structs.replace(policy, release=None)
+        inputs = SlotInputs(facts, policy, windows, calendar, closures)
+        seen = seen_slots(inputs, held, span, now, head_start, max_window_slots)
+        if viewer is not None:
+            seen = for_viewer(inputs, seen, held, span, now, max_window_slots, viewer, resource)
         return windows, seen
+
+    def of_facts(
+        self,
+        facts: ResourceFacts,
+        calendar: CalendarFacts,
+        held: Mapping[datetime, int],
+        span: TimeRange,
+        now: datetime,
+        head_start: timedelta = timedelta(0),
+        max_window_slots: int | None = None,
+        viewer: Viewer | None = None,
+        released: bool = False,
+    ) -> list[Seen]:
+        """The slots of cached ``facts`` starting in ``span``, given the ledger's ``held``
+        (no statement: the caller read the ledger with the facts' versions); ``released``
+        ignores the release policy (a permit's nights)."""
+        resource = core.Resource(facts.capacity, facts.tz, facts.policy.granularity_minutes)
+        policy = msgspec.structs.replace(facts.policy, release=None) if released else facts.policy
+        inputs = SlotInputs(
+            resource, policy, facts.windows, calendar.for_partner(facts), facts.closures
+        )
+        seen = seen_slots(inputs, held, span, now, head_start, max_window_slots)
+        if viewer is not None:
+            seen = for_viewer(inputs, seen, held, span, now, max_window_slots, viewer, facts)
+        return seen
+
+    async def current_slots(
+        self,
+        resource_id: str,
+        span: TimeRange,
+        now: datetime,
+        max_window_slots: int | None = None,
+        viewer: Viewer | None = None,
+    ) -> tuple[ResourceFacts, list[Seen]]:
+        """Validated facts and slots in one statement when the facts are cached: the ledger
+        read also returns the versions (the cold path loads the facts first)."""
+        facts = await self.facts.get(resource_id)
+        version, calendar_version, held = await self.ledger.held_and_versions(
+            resource_id, span.start, span.end
+        )
+        facts, calendar = await self.facts.validated(facts, version, calendar_version)
+        seen = self.of_facts(
+            facts, calendar, held, span, now, timedelta(0), max_window_slots, viewer
+        )
+        return facts, seen
 
     async def for_resource(
         self,
@@ -210,27 +322,25 @@ class AvailabilityService:
         now: datetime,
         caller: Principal | None = None,
     ) -> schemas.Availability:
-        resource, _ = await self.resources.get(resource_id)
-        zone = ZoneInfo(resource.timezone)
+        facts = await self.facts.get(resource_id)
         span = parse_span(
             start_text,
             end_text,
-            zone,
+            facts.tz,
             now,
             default_days=DEFAULT_RANGE_DAYS,
             max_days=MAX_RANGE_DAYS,
         )
         viewer = await self.viewer(caller, now) if caller is not None else None
-        windows, slots = await self._computed(
-            resource, span, now, timedelta(0), MAX_WINDOW_SLOTS, viewer
-        )
+        facts, slots = await self.current_slots(resource_id, span, now, MAX_WINDOW_SLOTS, viewer)
+        zone = facts.tz
         return schemas.Availability(
-            resource_id=resource.id,
-            timezone=resource.timezone,
-            granularity_minutes=msgspec.convert(resource.policy, Policy).granularity_minutes,
+            resource_id=facts.id,
+            timezone=facts.timezone,
+            granularity_minutes=facts.policy.granularity_minutes,
             starts_at=span.start.astimezone(zone),
             ends_at=span.end.astimezone(zone),
-            windows=windows_out(windows, slots),
+            windows=windows_out(facts.windows, slots),
             slots=[slot_out(slot, zone) for slot in slots],
         )
 
@@ -262,11 +372,30 @@ class AvailabilityService:
             zone=zone_key, kind=kind, partner_id=None, limit=limit, offset=offset
         )
         viewer = await self.viewer(caller, now) if caller is not None else None
+        # A constant number of statements whatever the page size: the page (with each
+        # resource's facts_version), the facts of the resources not cached at that version
+        # (three statements for all of them), one ledger read for the whole page.
+        page = await self.facts.page(rows)
+        calendar_version, held = await self.ledger.held_of_many(
+            [facts.id for facts in page], span.start, span.end
+        )
+        calendar = await self.facts.calendar(calendar_version)
         results = []
         budget = MAX_SEARCH_WINDOW_SLOTS
-        for resource, resource_zone in rows:
-            local = ZoneInfo(resource.timezone)
-            windows, slots = await self._computed(resource, span, now, timedelta(0), budget, viewer)
+        for resource in page:
+            resource_zone = resource.zone
+            local = resource.tz
+            windows = resource.windows
+            slots = self.of_facts(
+                resource,
+                calendar,
+                held.get(resource.id, {}),
+                span,
+                now,
+                timedelta(0),
+                budget,
+                viewer,
+            )
             budget -= sum(len(seen.slot.window_ids) for seen in slots)
             open_slots: Sequence[Seen] = [
                 seen

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -65,15 +65,27 @@ def to_schema(booking: Booking) -> schemas.Booking:
     )
 
 
+class Shown(Protocol):
+    """What a booking's view and event need of its resource: a database row, or the cached
+    facts (``scheduler.availability.facts.ResourceFacts``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def booking_fields(self) -> Any: ...
+
+
 def sees_all_fields(booking: Booking, caller: Principal) -> bool:
     """The holder, whoever made the booking (they typed the values) and admin read every
     field; the others read what each field's ``visible_to`` allows their role."""
     return caller.role == "admin" or caller.sub in (booking.holder_id, booking.created_by)
 
 
-def view_as(
-    booking: Booking, resource: Resource | None, role: str, sees_all: bool
-) -> schemas.Booking:
+def view_as(booking: Booking, resource: Shown | None, role: str, sees_all: bool) -> schemas.Booking:
     """``booking`` with ``resource_name``, ``local_start`` and ``local_end`` filled in, and
     only the field values ``role`` may read (every one with ``sees_all``)."""
     body = to_schema(booking)
@@ -91,7 +103,7 @@ def view_as(
     )
 
 
-def view(booking: Booking, resource: Resource | None, caller: Principal) -> schemas.Booking:
+def view(booking: Booking, resource: Shown | None, caller: Principal) -> schemas.Booking:
     """``booking`` as ``caller`` may read it."""
     return view_as(booking, resource, caller.role, sees_all_fields(booking, caller))
 
@@ -100,7 +112,7 @@ def emit_booking_event(
     session: AsyncSession,
     event_type: str,
     booking: Booking,
-    resource: Resource,
+    resource: Shown,
     now: datetime,
     extra: dict[str, Any] | None = None,
 ) -> None:

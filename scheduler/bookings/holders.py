@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
+from scheduler.availability.facts import ResourceFacts
 from scheduler.bookings import schemas
 from scheduler.bookings.repositories import BookingRepository
 from scheduler.core.lifecycle import may_book_for
@@ -38,6 +39,8 @@ class HolderState:
     booker: Booker
     person: PersonUsage
     groups: tuple[GroupUsage, ...]
+    # The cached facts' versions, when the holder read returned them (see HolderFacts).
+    versions: tuple[int | None, int | None] | None = None
 
 
 class Holders:
@@ -51,7 +54,7 @@ class Holders:
         self,
         caller: Principal,
         data: schemas.BookingCreate,
-        resource: Resource,
+        resource: Resource | ResourceFacts,
         now: datetime,
         dry_run: bool,
     ) -> Holder:
@@ -87,7 +90,7 @@ class Holders:
         self,
         holder: Holder,
         caller: Principal,
-        resource: Resource,
+        resource: Resource | ResourceFacts,
         request: TimeRange,
         now: datetime,
     ) -> HolderState:
@@ -108,7 +111,7 @@ class Holders:
         until = suspended_until(facts.suspensions, resource.id, resource.partner_id, now)
         groups = await self.groups.usage(resource.id, user.id, request) if facts.in_group else ()
         booker = Booker(user.id, user.role, user.community, tags, until)
-        return HolderState(booker, facts.person, groups)
+        return HolderState(booker, facts.person, groups, facts.versions)
 
 
 def _as_sent(proxy: schemas.OnBehalfOf) -> User:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.availability.facts import calendar_version, resource_version
 from scheduler.core.people import PersonUsage
 from scheduler.core.people import Suspension as PersonSuspension
 from scheduler.core.timerange import TimeRange
@@ -25,6 +26,9 @@ class HolderFacts:
     person: PersonUsage
     suspensions: tuple[PersonSuspension, ...]
     in_group: bool
+    # (resources.facts_version, calendar_version) read in the same statement, None when the
+    # holder has no row (the caller then reads them on their own).
+    versions: tuple[int | None, int | None] | None = None
 
 
 class BookingRepository:
@@ -53,7 +57,8 @@ class BookingRepository:
         self, holder_id: str, resource_id: str, span: TimeRange, now: datetime
     ) -> HolderFacts:
         """In one statement: what the holder already has on the resource overlapping ``span``,
-        their running suspensions, and whether the resource is in a group. On PostgreSQL it
+        their running suspensions, whether the resource is in a group, and the versions of
+        the cached facts (``scheduler.availability.facts``). On PostgreSQL it
         also row-locks the holder's user record until commit, so one person's concurrent
         requests are decided one after the other (per-person rules, quotas, entries); SQLite
         serializes every writing transaction anyway."""
@@ -78,6 +83,8 @@ class BookingRepository:
                 Suspension.scope,
                 Suspension.scope_id,
                 Suspension.until,
+                resource_version(resource_id),
+                calendar_version(),
             )
             .select_from(User)
             .outerjoin(
@@ -91,11 +98,12 @@ class BookingRepository:
         if dialect_of(self.session) == "postgresql":
             query = query.with_for_update(of=User)
         rows = list(await self.session.execute(query))
-        first = rows[0] if rows else (0, 0, 0, 0, None, None, None)
+        first = rows[0] if rows else (0, 0, 0, 0, None, None, None, None, None)
         return HolderFacts(
             PersonUsage(int(first[0]), int(first[1]), int(first[2])),
             tuple(PersonSuspension(row[4], row[5], row[6]) for row in rows if row[4] is not None),
             in_group=bool(first[3]),
+            versions=(first[7], first[8]) if rows else None,
         )
 
     async def live_overlapping(

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
+from scheduler.availability.facts import CalendarFacts, Facts, ResourceFacts
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings import schemas
 from scheduler.bookings.common import emit_booking_event, load_held, refused
@@ -37,7 +36,7 @@ from scheduler.db.catalogue import Resource, User
 from scheduler.errors import FieldError, NotFound, SchedulerError, ValidationFailed
 from scheduler.ids import new_id
 from scheduler.ledger.repositories import CapacityLedger
-from scheduler.resources.services import ResourceService, declared_fields
+from scheduler.resources.services import LOADED_RESOURCES, ResourceService, declared_fields
 
 ALTERNATIVES_SPAN = timedelta(days=2)
 
@@ -46,7 +45,7 @@ ALTERNATIVES_SPAN = timedelta(days=2)
 class Checked:
     """A request that passed every rule, and what the core decided it becomes."""
 
-    resource: Resource
+    resource: ResourceFacts
     holder: User
     policy: Policy
     request: Request
@@ -63,11 +62,12 @@ class BookingService:
         self.ledger = CapacityLedger(session)
         self.resources = ResourceService(session)
         self.availability = AvailabilityService(session)
+        self.facts = Facts(session)
         self.holders = Holders(session)
 
-    async def _usage(self, resource: Resource, holder_id: str, request: Request) -> Usage:
+    async def _usage(self, resource: ResourceFacts, holder_id: str, request: Request) -> Usage:
         """The holder's bookings that the quotas count, in the request's local week and day."""
-        zone = ZoneInfo(resource.timezone)
+        zone = resource.tz
         day_start = request.range.start.astimezone(zone).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
@@ -82,7 +82,8 @@ class BookingService:
 
     async def _facts(
         self,
-        resource: Resource,
+        resource: ResourceFacts,
+        calendar: CalendarFacts,
         policy: Policy,
         request: Request,
         state: HolderState,
@@ -91,17 +92,25 @@ class BookingService:
         as_permit: bool = False,
     ) -> core.BookingFacts:
         """Load the rest of what ``core.decide`` needs: the slots around the request (for a
-        walk-in, as they stood at its start) and the holder's usage when a quota applies."""
+        walk-in, as they stood at its start; one ledger read, the other facts are cached) and
+        the holder's usage when a quota applies."""
         early = head_start(policy.release, state.booker.tags)
         granule = timedelta(minutes=policy.granularity_minutes)
         span = TimeRange(request.range.start - granule, request.range.end)
         seen_at = request.range.start if data.walk_in else now
+        held = await self.ledger.held(resource.id, span.start, span.end)
+        slots = [
+            seen.slot
+            for seen in self.availability.of_facts(
+                resource, calendar, held, span, seen_at, early, released=as_permit
+            )
+        ]
         return core.BookingFacts(
             request=request,
             policy=policy,
             units=resource.units,
             booker=state.booker,
-            slots=await self.availability.slots(resource, span, seen_at, early, released=as_permit),
+            slots=slots,
             now=now,
             head_start=early,
             wants_waitlist=data.waitlist,
@@ -125,42 +134,63 @@ class BookingService:
         ``as_permit``: a night of a permit, under ``permit_occurrence_policy``."""
         if data.ends_at <= data.starts_at:
             raise ValidationFailed.one("ends_at", "must be after starts_at")
-        resource, _ = await self.resources.get(data.resource_id)
-        values = checked_fields(resource, data.fields)
+        # The cached facts serve until the holder read below returns their versions; only
+        # the partner (which never changes) is used before that.
+        resource = await self.facts.get(data.resource_id)
         holder = await self.holders.resolve(caller, data, resource, now, dry_run)
-        policy = msgspec.convert(resource.policy, Policy)
-        if as_permit:
-            policy = permit_occurrence_policy(policy)
         request = Request(
             TimeRange.utc(data.starts_at, data.ends_at), data.quantity, data.unit, data.unit_exact
         )
         state = await self.holders.state(holder, caller, resource, request.range, now)
+        resource, calendar = await self._validated(resource, state)
+        values = checked_fields(resource, data.fields)
+        policy = permit_occurrence_policy(resource.policy) if as_permit else resource.policy
         try:
             # Refuse what needs no more loaded state before loading anything else.
             core.screen(request, policy, resource.units, state.booker, now, data.walk_in)
-            facts = await self._facts(resource, policy, request, state, data, now, as_permit)
+            facts = await self._facts(
+                resource, calendar, policy, request, state, data, now, as_permit
+            )
             decision = core.decide(facts)
         except Refusal as refusal:
             raise await self._explained(
-                refusal, resource, policy, request, state.booker, now
+                refusal, resource, calendar, request, state.booker, now
             ) from None
         return Checked(resource, holder.user, policy, request, decision, holder.checked, values)
+
+    async def _validated(
+        self, resource: ResourceFacts, state: HolderState
+    ) -> tuple[ResourceFacts, CalendarFacts]:
+        """The facts as of the versions the holder read returned (read them if it did not)."""
+        if state.versions is None:
+            resource, calendar = await self.facts.current(resource.id)
+        else:
+            resource, calendar = await self.facts.validated(resource, *state.versions)
+        # The booking views read the resource's name and zone from here (no second read).
+        self.session.info.setdefault(LOADED_RESOURCES, {})[resource.id] = resource
+        return resource, calendar
 
     async def _explained(
         self,
         refusal: Refusal,
-        resource: Resource,
-        policy: Policy,
+        resource: ResourceFacts,
+        calendar: CalendarFacts,
         request: Request,
         booker: Booker,
         now: datetime,
     ) -> SchedulerError:
-        """The refusal as a problem, with nearby bookable times where its kind suggests some."""
+        """The refusal as a problem, with nearby bookable times where its kind suggests some:
+        one more ledger read, since the other facts are cached (a sold-out slot costs no
+        window, closure or calendar read)."""
         span = core.alternatives_span(request, now, ALTERNATIVES_SPAN)
         if refusal.kind.alternatives and span is not None:
-            slots = await self.availability.slots(resource, span, now)
-            refusal = core.alternatives(refusal, request, booker, slots, policy, now)
-        return refused(refusal, ZoneInfo(resource.timezone))
+            held = await self.ledger.held(resource.id, span.start, span.end)
+            slots = [
+                seen.slot
+                for seen in self.availability.of_facts(resource, calendar, held, span, now)
+            ]
+            refusal = core.alternatives(refusal, request, booker, slots, resource.policy, now)
+        return refused(refusal, resource.tz)
 
     async def preview(
         self, data: schemas.BookingCreate, caller: Principal, now: datetime
@@ -198,7 +228,7 @@ class BookingService:
         try:
             return core.choose_unit(checked.resource.units, checked.request, taken)
         except Refusal as refusal:
-            raise refused(refusal, ZoneInfo(checked.resource.timezone)) from None
+            raise refused(refusal, checked.resource.tz) from None
 
     async def create(
         self,
@@ -226,8 +256,13 @@ class BookingService:
         return booking
 
     async def _draw_due(self, resource_id: str, now: datetime) -> int:
-        resource = await self.session.get(Resource, resource_id)
-        if resource is None or resource.policy.get("allocation") != "lottery":
+        # The cached policy decides (validated later in the request): a resource that turned
+        # into a lottery seconds ago has its due draw made by the release job instead.
+        try:
+            facts = await self.facts.get(resource_id)
+        except NotFound:
+            return 0
+        if facts.policy.allocation != "lottery":
             return 0
         return await DrawService(self.session).run_due(now, resource_id)
 
@@ -242,7 +277,7 @@ class BookingService:
         try:
             after = core.on_ledger_full(decision, checked.request, full, wants_waitlist)
         except Refusal as refusal:
-            raise refused(refusal, ZoneInfo(resource.timezone)) from None
+            raise refused(refusal, resource.tz) from None
         return replace(checked, decision=after)
 
     async def _create(
@@ -315,7 +350,7 @@ class BookingService:
 
 
 def checked_fields(
-    resource: Resource, values: dict[str, FieldValue] | None
+    resource: Resource | ResourceFacts, values: dict[str, FieldValue] | None
 ) -> dict[str, FieldValue]:
     """``values`` checked against the resource's booking fields (422 naming each bad field)."""
     clean, problems = check_values(declared_fields(resource), values or {})

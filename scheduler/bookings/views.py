@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
 from scheduler.bookings import schemas
-from scheduler.bookings.common import view
+from scheduler.bookings.common import Shown, view
 from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource
 from scheduler.resources.services import LOADED_RESOURCES
@@ -21,7 +21,7 @@ async def views(
     """Views of ``bookings``, reading each distinct resource once (usually from the session's
     identity map, where the request already loaded it)."""
     loaded = session.info.get(LOADED_RESOURCES, {})
-    resources: dict[str, Resource | None] = {}
+    resources: dict[str, Shown | None] = {}
     for booking in bookings:
         if booking.resource_id in loaded:
             resources[booking.resource_id] = loaded[booking.resource_id]

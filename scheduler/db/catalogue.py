@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db.base import Base, JSONType
@@ -97,6 +98,11 @@ class Resource(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Changed by database triggers (migration 0015) whenever the resource, its partner, its
+    # windows, closures or its partner's terms change; validates the per-process facts cache.
+    facts_version: Mapped[int] = mapped_column(
+        BigInteger, default=lambda: secrets.randbits(62), server_default=text("0")
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.db.base import Base, JSONType
@@ -87,3 +87,13 @@ class SchoolTerm(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
+
+
+class CalendarVersion(Base):
+    """One row whose ``version`` database triggers change on every write of
+    ``calendar_corrections`` (migration 0015): it validates the cached calendar."""
+
+    __tablename__ = "calendar_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

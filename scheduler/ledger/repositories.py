@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.db.bookings import SlotHolding, UnitHolding
+from scheduler.db.catalogue import Resource
+from scheduler.db.schedule import CalendarVersion
 from scheduler.db.statements import dialect_of, insert_ignoring_conflicts
 
 
@@ -34,6 +36,72 @@ class CapacityLedger:
             SlotHolding.held > 0,
         )
         return {row.slot_start: row.held for row in await self.session.execute(query)}
+
+    async def held_and_versions(
+        self, resource_id: str, start: datetime, end: datetime
+    ) -> tuple[int | None, int | None, dict[datetime, int]]:
+        """``held`` plus, in the same round trip, the resource's ``facts_version`` (None if it
+        is deleted or unknown) and the calendar's, which validate the cached facts."""
+        calendar = select(CalendarVersion.version).where(CalendarVersion.id == 1)
+        query = (
+            select(
+                Resource.facts_version,
+                calendar.scalar_subquery(),
+                SlotHolding.slot_start,
+                SlotHolding.held,
+            )
+            .select_from(Resource)
+            .outerjoin(
+                SlotHolding,
+                and_(
+                    SlotHolding.resource_id == Resource.id,
+                    SlotHolding.slot_start >= start,
+                    SlotHolding.slot_start < end,
+                    SlotHolding.held > 0,
+                ),
+            )
+            .where(Resource.id == resource_id, Resource.deleted_at.is_(None))
+        )
+        rows = list(await self.session.execute(query))
+        if not rows:
+            return None, None, {}
+        held = {row[2]: row[3] for row in rows if row[2] is not None}
+        return rows[0][0], rows[0][1], held
+
+    async def held_of_many(
+        self, resource_ids: Sequence[str], start: datetime, end: datetime
+    ) -> tuple[int | None, dict[str, dict[datetime, int]]]:
+        """``held`` of every resource in ``resource_ids`` in one statement, with the
+        calendar's version (None if its row is missing) read in the same round trip."""
+        calendar = select(CalendarVersion.version).where(CalendarVersion.id == 1)
+        found: dict[str, dict[datetime, int]] = {}
+        if not resource_ids:
+            return (await self.session.execute(calendar)).scalar(), found
+        query = (
+            select(
+                calendar.scalar_subquery(),
+                SlotHolding.resource_id,
+                SlotHolding.slot_start,
+                SlotHolding.held,
+            )
+            .select_from(Resource)
+            .outerjoin(
+                SlotHolding,
+                and_(
+                    SlotHolding.resource_id == Resource.id,
+                    SlotHolding.slot_start >= start,
+                    SlotHolding.slot_start < end,
+                    SlotHolding.held > 0,
+                ),
+            )
+            .where(Resource.id.in_(resource_ids))
+        )
+        version = None
+        for row in await self.session.execute(query):
+            version = row[0]
+            if row[1] is not None:
+                found.setdefault(row[1], {})[row[2]] = row[3]
+        return version, found
 
     async def take(
         self, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int

@@ -63,9 +63,10 @@ def to_schema(resource: Resource, zone: str) -> schemas.Resource:
     return schemas.Resource(zone=zone, **fields)
 
 
-def declared_fields(resource: Resource) -> list[FieldSpec]:
-    """The resource's booking field declarations as values."""
-    return msgspec.convert(resource.booking_fields or [], list[FieldSpec])
+def declared_fields(resource: Any) -> list[FieldSpec]:
+    """The booking field declarations of a resource row or of its cached facts (anything
+    with ``booking_fields``), as values."""
+    return msgspec.convert(list(resource.booking_fields or ()), list[FieldSpec])
 
 
 def _stored_fields(specs: list[FieldSpec]) -> list[dict[str, Any]]:
