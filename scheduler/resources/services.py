@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,9 +63,15 @@ def to_schema(resource: Resource, zone: str) -> schemas.Resource:
     return schemas.Resource(zone=zone, **fields)
 
 
-def declared_fields(resource: Any) -> list[FieldSpec]:
-    """The booking field declarations of a resource row or of its cached facts (anything
-    with ``booking_fields``), as values."""
+class DeclaresFields(Protocol):
+    """A resource row or its cached facts (``availability.facts.ResourceFacts``)."""
+
+    @property
+    def booking_fields(self) -> Any: ...
+
+
+def declared_fields(resource: DeclaresFields) -> list[FieldSpec]:
+    """The resource's booking field declarations as values."""
     return msgspec.convert(list(resource.booking_fields or ()), list[FieldSpec])
 
 

@@ -295,6 +295,28 @@ async def test_partner_declares_fields_on_its_own_resource(client, tokens: Token
     assert_problem(foreign, 403, "forbidden")
 
 
+async def test_fields_declared_later_apply_to_the_next_booking(
+    client, tokens: Tokens, late_november
+):
+    """Each process caches a resource's facts (docs/facts-cache.md): declaring fields after
+    bookings were made must still hold the very next booking to them."""
+    resource = await make_resource(client, tokens, kind="canteen", capacity=80)
+    await make_window(client, tokens, resource["id"], start_time="11:00", end_time="13:00")
+    ok(await book(client, tokens.resident(), resource["id"], *LUNCH), 201)
+    meal = {"name": "meal", "type": "choice", "choices": ["红烧肉", "素菜"], "required": True}
+    url = f"/api/v1/resources/{resource['id']}"
+    ok(await client.patch(url, json={"booking_fields": [meal]}, headers=tokens.staff()))
+    missing = assert_problem(
+        await book(client, tokens.resident(), resource["id"], *LUNCH), 422, "validation_error"
+    )
+    assert missing["errors"] == [{"field": "fields.meal", "message": "required"}]
+    booked = ok(
+        await book(client, tokens.resident(), resource["id"], *LUNCH, fields={"meal": "素菜"}),
+        201,
+    )
+    assert booked["fields"] == {"meal": "素菜"}
+
+
 async def canteen(client, tokens: Tokens):
     resource = await make_resource(
         client,
