@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from scheduler import __version__
 from scheduler.allocation.controllers import AllocationRoundController
 from scheduler.auth.middleware import require_authentication, require_json_body
+from scheduler.auth.tokens import VerifiedTokens
 from scheduler.availability.controllers import AvailabilityController
 from scheduler.bookings.closures import notify_affected
 from scheduler.bookings.controllers import ApprovalController, BookingController
@@ -171,6 +172,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     declare_closed_objects(app.openapi_schema)
     declare_problem_unions(app.openapi_schema)
     app.state.settings = settings
+    app.state.verified_tokens = VerifiedTokens(settings)
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.clock = the_clock

@@ -28,13 +28,18 @@ def check_time_claims(settings: Settings, claims: dict[str, Any], now: float | N
     for name in TIME_CLAIMS:
         if name in claims and not _is_number(claims[name]):
             raise Unauthenticated(f"The token's {name!r} claim must be a number (seconds).")
+    now = time.time() if now is None else now
+    # PyJWT checked this against its own clock; checked again here against the caller's, so
+    # a token served from the cache of verified tokens expires by the same rule.
+    if "exp" in claims and now >= claims["exp"] + settings.jwt_leeway_seconds:
+        raise Unauthenticated("The token has expired.")
     max_age = settings.jwt_max_age_seconds
     if not max_age:
         return
     issued_at = claims.get("iat")
     if issued_at is None:
         raise Unauthenticated("The token must carry an 'iat' (issued at) claim.")
-    age = (time.time() if now is None else now) - issued_at
+    age = now - issued_at
     if age > max_age + settings.jwt_leeway_seconds:
         raise Unauthenticated(
             f"The token was issued more than {max_age} seconds ago; get a new one."

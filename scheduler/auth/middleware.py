@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from scheduler.auth.tokens import Principal, principal_from_token
+from scheduler.auth.tokens import Principal, VerifiedTokens
 from scheduler.core.limits import MAX_JSON_DEPTH, nests_too_deep
 from scheduler.errors import (
     FieldError,
@@ -30,7 +30,8 @@ OPENAPI_PATH = "/schema"
 
 
 def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    """The caller named by ``Authorization: Bearer <JWT>``, verified once per request."""
+    """The caller named by ``Authorization: Bearer <JWT>``, verified once per request (and
+    once per process while the token is valid: ``VerifiedTokens``)."""
     cached = connection.scope.get("user")
     if isinstance(cached, Principal):
         return cached
@@ -40,7 +41,8 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
         raise Unauthenticated("Send an 'Authorization: Bearer <token>' header.")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("The Authorization header must use the Bearer scheme.")
-    principal = principal_from_token(connection.app.state.settings, token.strip())
+    verified: VerifiedTokens = connection.app.state.verified_tokens
+    principal = verified.principal(token.strip())
     connection.scope["user"] = principal
     return principal
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,11 +125,47 @@ def _claim(claims: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
-def principal_from_token(settings: Settings, token: str) -> Principal:
-    """Verify ``token`` and return the caller; any defect is 401 ``unauthenticated``."""
-    claims = _verify(settings, token)
-    check_time_claims(settings, claims)
-    return principal_from_claims(claims)
+class VerifiedTokens:
+    """Tokens already verified by this process, so a client's every request does not pay
+    for the signature check and the claim checks again (HS256 and RS256 alike).
+
+    A token is served from here only until the earliest instant verification would refuse
+    it: its ``exp`` (plus the configured leeway) or, with a maximum token age, ``iat`` plus
+    that age. Only valid tokens are kept, keyed by the whole token string, so a changed
+    token is verified anew. At most ``size`` tokens; the oldest go first."""
+
+    def __init__(
+        self, settings: Settings, size: int = 10_000, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.size = size
+        self.clock = clock
+        self._known: dict[str, tuple[Principal, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def principal(self, token: str) -> Principal:
+        """The caller ``token`` names; any defect is 401 ``unauthenticated``."""
+        known = self._known.get(token)
+        if known is not None:
+            if self.clock() < known[1]:
+                return known[0]
+            del self._known[token]
+        claims = _verify(self.settings, token)
+        check_time_claims(self.settings, claims, now=self.clock())
+        principal = principal_from_claims(claims)
+        if len(self._known) >= self.size:
+            del self._known[next(iter(self._known))]
+        self._known[token] = (principal, self._valid_until(claims))
+        return principal
+
+    def _valid_until(self, claims: dict[str, Any]) -> float:
+        leeway = self.settings.jwt_leeway_seconds
+        until = float(claims["exp"]) + leeway
+        if self.settings.jwt_max_age_seconds:
+            until = min(until, float(claims["iat"]) + self.settings.jwt_max_age_seconds + leeway)
+        return until
 
 
 def principal_from_claims(

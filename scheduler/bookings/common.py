@@ -15,10 +15,10 @@ from scheduler.core.booking_fields import visible_values
 from scheduler.core.lifecycle import Held
 from scheduler.core.refusals import Refusal
 from scheduler.core.timerange import TimeRange
-from scheduler.db.bookings import Booking
+from scheduler.db.bookings import Booking, OutboxEvent
 from scheduler.db.catalogue import Resource, User
 from scheduler.errors import BookingRefused
-from scheduler.outbox.repositories import OutboxRepository
+from scheduler.outbox.repositories import outbox_row
 from scheduler.resources.services import declared_fields
 
 
@@ -118,14 +118,23 @@ def emit_booking_event(
 ) -> None:
     """Record ``booking.<something>`` in the outbox, in the caller's transaction: the booking
     as the API shows it (resource name and local times included), plus the ``extra``
-    members some types carry (the offer, the reminder, the closure).
+    members some types carry (the offer, the reminder, the closure)."""
+    session.add(OutboxEvent(**booking_event_row(event_type, booking, resource, now, extra)))
 
-    Webhooks go to the resource's partner (and staff), so the payload carries the booking
-    field values the partner may read."""
+
+def booking_event_row(
+    event_type: str,
+    booking: Booking,
+    resource: Shown,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The outbox row of ``booking.<something>``. Webhooks go to the resource's partner (and
+    staff), so the payload carries the booking field values the partner may read."""
     payload = msgspec.to_builtins(view_as(booking, resource, "partner", sees_all=False))
     if extra:
         payload |= msgspec.to_builtins(extra)
-    OutboxRepository(session).emit(
+    return outbox_row(
         event_type,
         payload,
         now,

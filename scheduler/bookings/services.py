@@ -19,7 +19,7 @@ from scheduler.auth.tokens import Principal
 from scheduler.availability.facts import CalendarFacts, Facts, ResourceFacts
 from scheduler.availability.services import AvailabilityService
 from scheduler.bookings import schemas
-from scheduler.bookings.common import emit_booking_event, load_held, refused
+from scheduler.bookings.common import booking_event_row, load_held, refused
 from scheduler.bookings.draws import DrawService
 from scheduler.bookings.holders import Holders, HolderState
 from scheduler.bookings.repositories import BookingRepository
@@ -31,7 +31,7 @@ from scheduler.core.refusals import Refusal
 from scheduler.core.release import head_start
 from scheduler.core.rules import Booker, Request, Usage
 from scheduler.core.timerange import TimeRange
-from scheduler.db.bookings import Booking, BookingEvent
+from scheduler.db.bookings import Booking
 from scheduler.db.catalogue import Resource, User
 from scheduler.errors import FieldError, NotFound, SchedulerError, ValidationFailed
 from scheduler.ids import new_id
@@ -317,25 +317,21 @@ class BookingService:
             created_at=now,
             updated_at=now,
         )
-        self.bookings.add(booking)
-        await self.session.flush()
-        if books and unit is not None:
-            await self.ledger.hold_unit(resource.id, unit, decision.starts, booking.id)
         reason = "booked on behalf of the holder" if caller.sub != checked.holder.id else None
         if data.walk_in:
             reason = "walk-in, checked in at once"
-        self.bookings.record(
-            BookingEvent(
-                booking_id=booking.id,
-                at=now,
-                actor=caller.sub,
-                from_status=None,
-                to_status=decision.status,
-                reason=reason,
-            )
+        history = {
+            "at": now,
+            "actor": caller.sub,
+            "from_status": None,
+            "to_status": decision.status,
+            "reason": reason,
+        }
+        await self.bookings.insert_new(
+            booking, history, booking_event_row("booking.created", booking, resource, now)
         )
-        emit_booking_event(self.session, "booking.created", booking, resource, now)
-        await self.session.flush()
+        if books and unit is not None:
+            await self.ledger.hold_unit(resource.id, unit, decision.starts, booking.id)
         return booking
 
     async def visible(self, booking_id: str, caller: Principal) -> Booking:

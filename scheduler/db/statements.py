@@ -13,13 +13,19 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """The dialect's own ``INSERT`` construct, which knows ``ON CONFLICT`` (PostgreSQL, and
+    SQLite 3.24+ with ``RETURNING`` from 3.35)."""
+    module: Any = postgresql if dialect_of(session) == "postgresql" else sqlite
+    return module.insert(table)
+
+
 async def insert_ignoring_conflicts(
     session: AsyncSession, table: Table, rows: list[dict[str, Any]]
 ) -> int:
     """``INSERT ... ON CONFLICT DO NOTHING``; returns how many rows were inserted."""
     if not rows:
         return 0
-    module: Any = postgresql if dialect_of(session) == "postgresql" else sqlite
-    statement = module.insert(table).values(rows).on_conflict_do_nothing()
+    statement = dialect_insert(session, table).values(rows).on_conflict_do_nothing()
     result = await session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)

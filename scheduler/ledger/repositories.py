@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.db.bookings import SlotHolding, UnitHolding
 from scheduler.db.catalogue import Resource
 from scheduler.db.schedule import CalendarVersion
-from scheduler.db.statements import dialect_of, insert_ignoring_conflicts
+from scheduler.db.statements import dialect_insert
 
 
 class CapacityLedger:
@@ -107,45 +108,23 @@ class CapacityLedger:
         self, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int
     ) -> list[datetime]:
         """Take ``quantity`` in every ``(slot_start, capacity)``, or in none of them; returns the
-        slot starts that had no room. The conditional UPDATE row-locks the ledger rows (in
-        slot order, so overlapping bookings queue instead of deadlocking) and only increments
-        rows with room; on a partial failure the increments made are given back."""
-        await insert_ignoring_conflicts(
-            self.session,
-            SlotHolding.__table__,  # type: ignore[arg-type]
-            [
-                {"resource_id": resource_id, "slot_start": start, "held": 0, "capacity": cap}
-                for start, cap in slots
-            ],
-        )
-        if len(slots) > 1 and dialect_of(self.session) == "postgresql":
-            await self.session.execute(
-                select(SlotHolding.slot_start)
-                .where(
-                    SlotHolding.resource_id == resource_id,
-                    SlotHolding.slot_start.in_([s for s, _ in slots]),
-                )
-                .order_by(SlotHolding.slot_start)
-                .with_for_update()
-            )
+        slot starts that had no room.
+
+        One statement: an upsert that inserts a slot's row holding ``quantity`` or, when the
+        row exists, increments it only where ``held + quantity <= capacity`` (rows without
+        room are neither changed nor returned). It row-locks the ledger rows in slot order
+        (the rows are sent sorted), so overlapping bookings queue instead of deadlocking. On
+        a partial failure the increments made are given back."""
+        ordered = sorted(slots)
+        fitting = [(start, cap) for start, cap in ordered if quantity <= cap]
         granted: set[datetime] = set()
-        by_capacity: dict[int, list[datetime]] = {}
-        for start, capacity in slots:
-            by_capacity.setdefault(capacity, []).append(start)
-        for capacity, starts in sorted(by_capacity.items()):
-            statement = (
-                update(SlotHolding)
-                .where(
-                    SlotHolding.resource_id == resource_id,
-                    SlotHolding.slot_start.in_(starts),
-                    SlotHolding.held + quantity <= capacity,
+        if fitting:
+            granted.update(
+                await self.session.scalars(
+                    _take_statement(self.session, resource_id, fitting, quantity)
                 )
-                .values(held=SlotHolding.held + quantity, capacity=capacity)
-                .returning(SlotHolding.slot_start)
-                .execution_options(synchronize_session=False)
             )
-            granted.update(await self.session.scalars(statement))
-        missing = [start for start, _ in slots if start not in granted]
+        missing = [start for start, _ in ordered if start not in granted]
         if missing and granted:
             await self._decrement(resource_id, list(granted), quantity)
         return missing
@@ -194,3 +173,23 @@ class CapacityLedger:
             UnitHolding.slot_start < end,
         )
         return [(row.unit, row.slot_start) for row in await self.session.execute(query)]
+
+
+def _take_statement(
+    session: AsyncSession, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int
+) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE … WHERE held + quantity <= capacity RETURNING``, the
+    same statement on PostgreSQL and SQLite."""
+    table: Any = SlotHolding.__table__
+    statement = dialect_insert(session, table).values(
+        [
+            {"resource_id": resource_id, "slot_start": start, "held": quantity, "capacity": cap}
+            for start, cap in slots
+        ]
+    )
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.resource_id, table.c.slot_start],
+        set_={"held": table.c.held + excluded.held, "capacity": excluded.capacity},
+        where=table.c.held + excluded.held <= excluded.capacity,
+    ).returning(table.c.slot_start)

@@ -27,11 +27,33 @@ class OutboxRepository:
     ) -> None:
         self.session.add(
             OutboxEvent(
-                type=event_type,
-                booking_id=booking_id,
-                resource_id=resource_id,
-                partner_id=partner_id,
-                payload=payload,
-                created_at=now,
+                **outbox_row(
+                    event_type,
+                    payload,
+                    now,
+                    booking_id=booking_id,
+                    resource_id=resource_id,
+                    partner_id=partner_id,
+                )
             )
         )
+
+
+def outbox_row(
+    event_type: str,
+    payload: dict[str, Any],
+    now: datetime,
+    *,
+    booking_id: str | None = None,
+    resource_id: str | None = None,
+    partner_id: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one outbox event, for a caller that inserts it itself."""
+    return {
+        "type": event_type,
+        "booking_id": booking_id,
+        "resource_id": resource_id,
+        "partner_id": partner_id,
+        "payload": payload,
+        "created_at": now,
+    }

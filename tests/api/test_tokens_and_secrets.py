@@ -16,8 +16,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from scheduler.app import create_app
+from scheduler.auth.tokens import VerifiedTokens, mint_token
 from scheduler.db.bookings import FeedToken
 from scheduler.db.catalogue import User
+from scheduler.errors import Unauthenticated
 from scheduler.settings import Settings, SettingsError, load_settings
 from tests.conftest import TEST_SECRET
 from tests.support.builders import Tokens, assert_problem, make_partner, ok, unique
@@ -113,6 +115,44 @@ async def test_maximum_token_age_requires_a_recent_iat(settings: Settings):
             "unauthenticated",
         )
         assert "iat" in problem["detail"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_verified_token_is_served_from_the_cache_only_until_it_expires(settings: Settings):
+    clock = Clock()
+    strict = replace(settings, jwt_leeway_seconds=5)
+    verified = VerifiedTokens(strict, clock=clock)
+    token = mint_token(strict, sub=unique("cached"), role="resident", ttl_seconds=60)
+    first = verified.principal(token)
+    clock.now += 64
+    assert verified.principal(token) is first  # one verification, then the cache
+    clock.now += 1  # exp + leeway: what verification would refuse, the cache refuses too
+    with pytest.raises(Unauthenticated, match="expired"):
+        verified.principal(token)
+    with pytest.raises(Unauthenticated, match="invalid"):
+        verified.principal(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+
+
+def test_the_cache_of_verified_tokens_keeps_the_maximum_token_age(settings: Settings):
+    clock = Clock()
+    aged = replace(settings, jwt_max_age_seconds=600, jwt_leeway_seconds=0)
+    verified = VerifiedTokens(aged, size=2, clock=clock)
+    token = mint_token(aged, sub=unique("aged"), role="resident", ttl_seconds=86400)
+    verified.principal(token)
+    clock.now += 601
+    with pytest.raises(Unauthenticated, match="issued more than 600 seconds ago"):
+        verified.principal(token)
+    others = [mint_token(aged, sub=unique("other"), role="resident") for _ in range(3)]
+    clock.now -= 601
+    assert [verified.principal(other).role for other in others] == ["resident"] * 3
+    assert len(verified) == 2  # bounded: the oldest went first
 
 
 def test_production_requires_audience_and_issuer():
