@@ -122,21 +122,22 @@ def _open_granules(
             kept.append(
                 Slot(granule, capacity, 0, "open", (), (window.id,), window.label, opened_on)
             )
-    return _with_audiences(kept, windows)
+    return kept
 
 
-def _with_audiences(slots: list[Slot], windows: Sequence[Window]) -> list[Slot]:
+def _audiences(slots: list[Slot], windows: Sequence[Window]) -> list[tuple[str, ...]]:
     """Each slot's audience: the union of its windows' audiences, in window order, computed
     once per distinct set of windows (slots share a handful of them)."""
     audience_of = {window.id: window.audience for window in windows}
     united: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for index, slot in enumerate(slots):
+    found: list[tuple[str, ...]] = []
+    for slot in slots:
         audience = united.get(slot.window_ids)
         if audience is None:
             merged = (entry for key in slot.window_ids for entry in audience_of[key])
             audience = united[slot.window_ids] = tuple(dict.fromkeys(merged))
-        slots[index] = replace(slot, audience=audience)
-    return slots
+        found.append(audience)
+    return found
 
 
 def compute_slots(
@@ -159,7 +160,8 @@ def compute_slots(
     ``TooManySlots`` before any slot is made.
     """
     slots: list[Slot] = []
-    for slot in _open_granules(resource, windows, calendar, span, max_granules):
+    opened = _open_granules(resource, windows, calendar, span, max_granules)
+    for slot, audience in zip(opened, _audiences(opened, windows), strict=True):
         taken = held.get(slot.range.start, 0)
         closure = next((c for c in closures if c.range.overlaps(slot.range)), None)
         # A night crossing midnight is released as one: by the date its window opened.
@@ -176,12 +178,17 @@ def compute_slots(
         else:
             status = "open"
         slots.append(
-            replace(
-                slot,
-                held=taken,
-                status=status,
-                releases_at=releases if status == "not_released" else None,
-                closure_reason=closure.reason if closure else None,
+            Slot(
+                slot.range,
+                slot.capacity,
+                taken,
+                status,
+                audience,
+                slot.window_ids,
+                slot.label,
+                slot.opened_on,
+                releases if status == "not_released" else None,
+                closure.reason if closure else None,
             )
         )
     return slots
