@@ -184,10 +184,6 @@ async def capture_statements(
     def statement(conn: Any, cursor: Any, sql: str, parameters: Any, *_: Any) -> None:
         seen.append(("sql", " ".join(sql.split()), parameters))
 
-    @event.listens_for(engine, "checkout")
-    def checkout(*_: Any) -> None:
-        seen.append(("ping", "BEGIN; SELECT; ROLLBACK", None))
-
     @event.listens_for(engine, "begin")
     def begin(*_: Any) -> None:
         seen.append(("tx", "BEGIN", None))
@@ -216,13 +212,12 @@ async def capture_statements(
 
 def print_statements(seen: list[tuple[str, str, Any]]) -> None:
     statements = [sql for kind, sql, _ in seen if kind == "sql"]
-    pings = sum(1 for kind, _, _ in seen if kind == "ping")
     transactions = sum(1 for kind, _, _ in seen if kind == "tx")
     print(
         f"One booking (known resident, capacity resource, facts cached): "
         f"{len(statements)} SQL statements"
-        f" + {transactions} BEGIN/COMMIT + {pings} pool pre-ping (BEGIN; ';'; ROLLBACK) = "
-        f"{len(statements) + transactions + 3 * pings} round trips to PostgreSQL:"
+        f" + {transactions} BEGIN/COMMIT = {len(statements) + transactions} round trips to"
+        " PostgreSQL (the pool does not pre-ping):"
     )
     for sql in statements:
         table = re.search(r"(FROM|INTO|UPDATE) (\w+)", sql)
@@ -284,9 +279,7 @@ def pgbench_script(
         "\\set b random(1, 1000000000000000)",
     ]
     for kind, sql, parameters in seen:
-        if kind == "ping":
-            lines += ["BEGIN;", "SELECT;", "ROLLBACK;"]
-        elif kind == "tx":
+        if kind == "tx":
             lines.append(f"{sql};")
         else:
             values = list(parameters or ())
@@ -606,19 +599,16 @@ async def measure_floor_a(
 
 def pgbench_variants(script_text: str) -> list[tuple[str, str]]:
     lines = script_text.splitlines()
-    # The pool's pre-ping is the first BEGIN; SELECT; ROLLBACK after the \set lines.
-    first = lines.index("SELECT;") - 1
-    no_ping = "\n".join(lines[:first] + lines[first + 3 :]) + "\n"
     writes = [ln for ln in lines if ln.startswith("\\set")] + ["BEGIN;"]
     writes += [
         ln
         for ln in lines
-        if ln.startswith(("INSERT", "UPDATE")) or ("FOR UPDATE" in ln and "FROM users" in ln)
+        if ln.startswith(("INSERT", "UPDATE", "WITH"))
+        or ("FOR UPDATE" in ln and "FROM users" in ln)
     ]
     writes.append("COMMIT;")
     return [
         ("floor B: pgbench, the same SQL", script_text),
-        ("  same, without the pool pre-ping", no_ping),
         ("  only the lock and the writes", "\n".join(writes) + "\n"),
     ]
 
@@ -732,8 +722,11 @@ async def service_phase(
 ) -> tuple[Run, list[str]]:
     tokens = Tokens(settings)
     dsn = plain_dsn(url)
+    # A deployment that expects release bursts admits every connection of one (the default
+    # SCHEDULER_MAX_CONCURRENCY of 200 per worker answers the rest 503 at once).
+    admit = {"SCHEDULER_MAX_CONCURRENCY": str(args.max_concurrency)}
     with scheduler_server(
-        url, workers, log_dir / f"service-{workers}.log", pool(args, workers)
+        url, workers, log_dir / f"service-{workers}.log", pool(args, workers), admit
     ) as (
         base,
         process,
@@ -789,7 +782,8 @@ async def run_all(url: str, settings: Settings, args: argparse.Namespace, log_di
         f"{args.client_procs} process(es), new connection every {args.reconnect_every} requests, "
         f"{args.seconds:.0f} s after {args.warmup:.0f} s warm-up; {args.resources} resources x "
         f"{args.horizon_hours} hours, {args.residents} residents; {args.db_connections} DB "
-        f"connections per server (pool split over its workers)\n"
+        f"connections per server (pool split over its workers); SCHEDULER_MAX_CONCURRENCY="
+        f"{args.max_concurrency} per worker\n"
     )
     for index, workers in enumerate(args.workers):
         run, lines = await service_phase(url, settings, workers, args, index == 0, state, log_dir)
@@ -875,6 +869,9 @@ def main() -> None:
         "workers evenly loaded, as many real clients do",
     )
     parser.add_argument("--bursts", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument(
+        "--max-concurrency", type=int, default=1200, help="the server's connection limit"
+    )
     parser.add_argument("--units", type=int, default=100, help="places in the burst's slot")
     parser.add_argument("--sold-out-seconds", type=float, default=10)
     parser.add_argument("--resources", type=int, default=200)
@@ -892,7 +889,7 @@ def main() -> None:
         "--no-pgbench-variants",
         dest="pgbench_variants",
         action="store_false",
-        help="skip pgbench without the pre-ping and with only the lock and the writes",
+        help="skip pgbench with only the lock and the writes",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy one worker (1st run)")
     parser.add_argument("--profile-seconds", type=float, default=10)

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import Engine, ScalarSelect, select
+from sqlalchemy import BindParameter, Engine, ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.core import availability as core
@@ -131,7 +131,7 @@ def cache_of(session: AsyncSession) -> FactsCache:
     return cache
 
 
-def resource_version(resource_id: str) -> ScalarSelect[Any]:
+def resource_version(resource_id: str | BindParameter[Any]) -> ScalarSelect[Any]:
     """``facts_version`` of a live resource (NULL if deleted or unknown), to add to a
     statement the request sends anyway."""
     return (

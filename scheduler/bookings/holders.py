@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.auth.tokens import Principal
@@ -22,6 +22,8 @@ from scheduler.db.statements import dialect_of
 from scheduler.errors import Forbidden, ValidationFailed
 from scheduler.groups.services import GroupService
 from scheduler.residents.services import ResidentService
+
+LOCK_HOLDER = select(User.id).where(User.id == bindparam("user_id")).with_for_update()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,7 @@ class Holders:
             # that waited for a row lock still reads everything else (the holder's bookings)
             # as of its own start, so a one-statement lock-and-read let a person's racing
             # requests all see no booking (tests/integration/test_person_races.py).
-            await self.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+            await self.session.execute(LOCK_HOLDER, {"user_id": user.id})
         facts = await self.bookings.holder_facts(user.id, resource.id, request, now)
         until = suspended_until(facts.suspensions, resource.id, resource.partner_id, now)
         groups = await self.groups.usage(resource.id, user.id, request) if facts.in_group else ()
