@@ -13,10 +13,10 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def dialect_insert(session: AsyncSession, table: Table) -> Any:
+def dialect_insert(dialect: str, table: Table) -> Any:
     """The dialect's own ``INSERT`` construct, which knows ``ON CONFLICT`` (PostgreSQL, and
     SQLite 3.24+ with ``RETURNING`` from 3.35)."""
-    module: Any = postgresql if dialect_of(session) == "postgresql" else sqlite
+    module: Any = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
 
 
@@ -26,6 +26,6 @@ async def insert_ignoring_conflicts(
     """``INSERT ... ON CONFLICT DO NOTHING``; returns how many rows were inserted."""
     if not rows:
         return 0
-    statement = dialect_insert(session, table).values(rows).on_conflict_do_nothing()
+    statement = dialect_insert(dialect_of(session), table).values(rows).on_conflict_do_nothing()
     result = await session.execute(statement)
     return int(getattr(result, "rowcount", 0) or 0)

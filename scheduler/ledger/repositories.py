@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import BindParameter, Integer, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.db.bookings import SlotHolding, UnitHolding
 from scheduler.db.catalogue import Resource
 from scheduler.db.schedule import CalendarVersion
-from scheduler.db.statements import dialect_insert
+from scheduler.db.statements import dialect_insert, dialect_of
 
 # Built once: the hot path's most frequent read (constructing it per request cost more CPU
 # than running it).
@@ -123,11 +124,11 @@ class CapacityLedger:
         fitting = [(start, cap) for start, cap in ordered if quantity <= cap]
         granted: set[datetime] = set()
         if fitting:
-            granted.update(
-                await self.session.scalars(
-                    _take_statement(self.session, resource_id, fitting, quantity)
-                )
-            )
+            parameters: dict[str, Any] = {"resource_id": resource_id, "quantity": quantity}
+            for index, (start, capacity) in enumerate(fitting):
+                parameters[f"start_{index}"], parameters[f"capacity_{index}"] = start, capacity
+            statement = _take_statement(dialect_of(self.session), len(fitting))
+            granted.update(await self.session.scalars(statement, parameters))
         missing = [start for start, _ in ordered if start not in granted]
         if missing and granted:
             await self._decrement(resource_id, list(granted), quantity)
@@ -179,16 +180,23 @@ class CapacityLedger:
         return [(row.unit, row.slot_start) for row in await self.session.execute(query)]
 
 
-def _take_statement(
-    session: AsyncSession, resource_id: str, slots: Sequence[tuple[datetime, int]], quantity: int
-) -> Any:
+@lru_cache(maxsize=64)
+def _take_statement(dialect: str, rows: int) -> Any:
     """``INSERT … ON CONFLICT DO UPDATE … WHERE held + quantity <= capacity RETURNING``, the
-    same statement on PostgreSQL and SQLite."""
+    same statement on PostgreSQL and SQLite, built once per dialect and number of slots:
+    parameters ``resource_id``, ``quantity`` and ``start_<i>``/``capacity_<i>``."""
     table: Any = SlotHolding.__table__
-    statement = dialect_insert(session, table).values(
+    resource_id: BindParameter[str] = bindparam("resource_id")
+    quantity: BindParameter[int] = bindparam("quantity", type_=Integer)
+    statement = dialect_insert(dialect, table).values(
         [
-            {"resource_id": resource_id, "slot_start": start, "held": quantity, "capacity": cap}
-            for start, cap in slots
+            {
+                "resource_id": resource_id,
+                "slot_start": bindparam(f"start_{index}", type_=table.c.slot_start.type),
+                "held": quantity,
+                "capacity": bindparam(f"capacity_{index}", type_=Integer),
+            }
+            for index in range(rows)
         ]
     )
     excluded = statement.excluded
