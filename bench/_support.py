@@ -323,13 +323,19 @@ class Posters:
             await asyncio.gather(*(self.client.get("/health") for _ in range(self.count)))
 
     async def post(
-        self, index: int, path: str, body: dict[str, Any], headers: dict[str, str]
+        self, index: int, path: str, body: dict[str, Any] | None, headers: dict[str, str]
     ) -> tuple[int, bytes]:
+        """POST ``body`` as JSON to ``path``, or GET ``path`` when ``body`` is None."""
         if self.kind == "raw":
+            if body is None:
+                return await self.connections[index].request("GET", path, headers)
             return await self.connections[index].request(
                 "POST", path, headers, json.dumps(body).encode()
             )
-        response = await self.client.post(path, json=body, headers=headers)
+        if body is None:
+            response = await self.client.get(path, headers=headers)
+        else:
+            response = await self.client.post(path, json=body, headers=headers)
         return response.status_code, response.content
 
     async def close(self) -> None:
@@ -350,7 +356,8 @@ async def sustained(
     reconnect_every: int = 0,
 ) -> LoadResult:
     """``concurrency`` closed-loop clients POST ``make_request()`` bodies to ``path`` for
-    ``seconds`` (after ``warmup`` seconds whose requests are not counted). With
+    ``seconds`` (after ``warmup`` seconds whose requests are not counted). A maker may return
+    ``(headers, None, target)`` instead of ``(headers, body)``: a GET of ``target``. With
     ``reconnect_every`` N, a client opens a new connection every N requests."""
     posters = Posters(client, base, concurrency)
     try:
@@ -367,9 +374,9 @@ async def sustained(
                 sent += 1
                 if reconnect_every and sent % reconnect_every == 0 and client == "raw":
                     await posters.connections[index].close()
-                headers, body = make_request()
+                headers, body, *target = make_request()
                 began = time.perf_counter()
-                status, payload = await posters.post(index, path, body, headers)
+                status, payload = await posters.post(index, *target or [path], body, headers)
                 ended = time.perf_counter()
                 # Requests still in flight when the clock runs out are not counted.
                 if began >= measuring_from and ended <= stop_at:
@@ -543,6 +550,26 @@ class CpuMeter:
 
 
 # --- a load generator spread over processes ---------------------------------------------
+
+
+class AvailabilityQueries:
+    """Picklable request maker: a GET of one random resource's availability (the default
+    range: the next 7 days) by a random resident."""
+
+    def __init__(self, resource_ids: list[str], headers: list[dict[str, str]], seed: int = 0):
+        self.resource_ids = resource_ids
+        self.headers = headers
+        self.seed = seed
+        self._rng: Any = None
+
+    def __call__(self) -> tuple[dict[str, str], None, str]:
+        import random
+
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        resource_id = self._rng.choice(self.resource_ids)
+        target = f"/api/v1/resources/{resource_id}/availability"
+        return self._rng.choice(self.headers), None, target
 
 
 class BookingBodies:

@@ -34,6 +34,7 @@ import asyncio
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import (
+    AvailabilityQueries,
     BookingBodies,
     CpuMeter,
     LoadResult,
@@ -71,6 +73,10 @@ from scheduler.db.bookings import ACTIVE
 from scheduler.settings import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
+BURST_HEADER = (
+    f"{'C':>5} {'wrk':>3} {'201/units':>9} {'over':>5} {'held':>5} {'p50 ms':>8} "
+    f"{'p99 ms':>8} {'total ms':>8} {'req/s':>7} {'client-cpu':>5}"
+)
 PARTNER = "bench-centre"
 RESOURCE_CAPACITY = 50
 ALL_DAY_WINDOW = {
@@ -307,7 +313,7 @@ async def measure_sustained(
     workers: int,
     base: str,
     group: int,
-    maker: BookingBodies,
+    maker: BookingBodies | AvailabilityQueries,
     args: argparse.Namespace,
     profile: bool = False,
     dsn: str | None = None,
@@ -398,26 +404,11 @@ async def create_sold_out(base: str, tokens: Tokens, label: str) -> tuple[str, s
     return resource_id, start
 
 
-async def measure_burst(
-    base: str,
-    tokens: Tokens,
-    dsn: str,
-    clients: int,
-    units: int,
-    workers: int,
-    headers: list[dict[str, str]],
-    args_client: str,
-) -> str:
-    resource_id = await create_unit_resource(base, tokens, f"w{workers}-c{clients}", units)
-    start = datetime.fromisoformat(slot_origin()) + timedelta(hours=24)
-    body = {
-        "resource_id": resource_id,
-        "starts_at": start.isoformat(),
-        "ends_at": (start + timedelta(hours=1)).isoformat(),
-    }
-    result = await burst(
-        base, [(headers[i], body) for i in range(clients)], BOOK_PATH, client=args_client
-    )
+async def held_on_postgres(
+    dsn: str, resource_id: str, start: datetime
+) -> tuple[list[str | None], int | None]:
+    """The units of the active bookings of ``resource_id`` at ``start``, and what the
+    ledger says is held there."""
     connection = await asyncpg.connect(dsn)
     try:
         active = await connection.fetch(
@@ -435,7 +426,57 @@ async def measure_burst(
         )
     finally:
         await connection.close()
-    per_unit = Counter(row["unit"] for row in active)
+    return [row["unit"] for row in active], held
+
+
+def held_on_sqlite(
+    path: Path, resource_id: str, start: datetime
+) -> tuple[list[str | None], int | None]:
+    """``held_on_postgres`` for the SQLite file (instants are UTC text there)."""
+
+    def text(instant: datetime) -> str:
+        return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    marks = ", ".join("?" for _ in ACTIVE)
+    with sqlite3.connect(path) as connection:
+        active = connection.execute(
+            f"SELECT unit FROM bookings WHERE resource_id = ? AND status IN ({marks}) "
+            "AND starts_at < ? AND ends_at > ?",
+            (resource_id, *ACTIVE, text(start + timedelta(hours=1)), text(start)),
+        ).fetchall()
+        held = connection.execute(
+            "SELECT held FROM slot_holdings WHERE resource_id = ? AND slot_start = ?",
+            (resource_id, text(start)),
+        ).fetchone()
+    return [row[0] for row in active], held[0] if held else None
+
+
+async def measure_burst(
+    base: str,
+    tokens: Tokens,
+    dsn: str | Path,
+    clients: int,
+    units: int,
+    workers: int,
+    headers: list[dict[str, str]],
+    args_client: str,
+) -> str:
+    """``dsn``: the PostgreSQL database, or the SQLite file, to count the bookings in."""
+    resource_id = await create_unit_resource(base, tokens, f"w{workers}-c{clients}", units)
+    start = datetime.fromisoformat(slot_origin()) + timedelta(hours=24)
+    body = {
+        "resource_id": resource_id,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(),
+    }
+    result = await burst(
+        base, [(headers[i], body) for i in range(clients)], BOOK_PATH, client=args_client
+    )
+    if isinstance(dsn, Path):
+        active, held = held_on_sqlite(dsn, resource_id, start)
+    else:
+        active, held = await held_on_postgres(dsn, resource_id, start)
+    per_unit = Counter(active)
     over = max(0, len(active) - units) + sum(n - 1 for n in per_unit.values() if n > 1)
     successes = result.statuses.get(201, 0)
     ms = [x * 1000 for x in result.latencies]
@@ -571,8 +612,15 @@ def summarize_profile(process: subprocess.Popen[bytes], output: Path, seconds: f
 
 
 async def measure_floor_a(
-    url: str, workers: int, maker: BookingBodies, args: argparse.Namespace, log_dir: Path
+    url: str,
+    workers: int,
+    maker: BookingBodies,
+    args: argparse.Namespace,
+    log_dir: Path,
+    state: dict[str, Any],
 ) -> Run:
+    """Floor A's booking endpoint; its availability endpoint goes into
+    ``state["bare_availability"]``."""
     port = free_port()
     env = {"FLOOR_DATABASE_URL": plain_dsn(url), "FLOOR_POOL_SIZE": str(pool(args, workers))}
     command = [
@@ -592,9 +640,20 @@ async def measure_floor_a(
         "--no-access-log",
     ]
     with running(command, env, log_dir / f"floor-{workers}.log", port) as (base, process):
-        return await measure_sustained(
-            "floor A: Litestar + 1 INSERT", workers, base, os.getpgid(process.pid), maker, args
+        group = os.getpgid(process.pid)
+        run = await measure_sustained(
+            "floor A: Litestar + 1 INSERT", workers, base, group, maker, args
         )
+        queries = AvailabilityQueries(state["resources"], state["headers"], seed=3)
+        state.setdefault("bare_availability", {})[workers] = await measure_sustained(
+            "floor A: GET the ledger rows of 7 days",
+            workers,
+            base,
+            group,
+            queries,
+            argparse.Namespace(**{**vars(args), "seconds": args.availability_seconds}),
+        )
+        return run
 
 
 def pgbench_variants(script_text: str) -> list[tuple[str, str]]:
@@ -706,6 +765,74 @@ async def xacts(dsn: str) -> tuple[int, int]:
 # --- main ---------------------------------------------------------------------------------
 
 
+async def duty_runs(base: str) -> tuple[int, int]:
+    """(runs, failures) of every duty so far, from ``/health``."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        duties = (await client.get("/health")).json()["duties"]
+    return sum(d["runs"] for d in duties), sum(d["failures"] for d in duties)
+
+
+async def sqlite_phase(settings: Settings, args: argparse.Namespace, log_dir: Path) -> None:
+    """The embedded default: one worker on a SQLite file, the job scheduler on (every second)."""
+    from scheduler.db.migrate import upgrade
+
+    data_dir = log_dir / "sqlite"
+    data_dir.mkdir(exist_ok=True)
+    path = data_dir / "bench.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(settings.with_overrides(database_url=url, data_dir=data_dir))
+    env = {
+        "SCHEDULER_MAX_CONCURRENCY": str(args.max_concurrency),
+        "SCHEDULER_JOBS_INTERVAL_SECONDS": "1",
+        "SCHEDULER_DATA_DIR": str(data_dir),
+    }
+    tokens = Tokens(settings)
+    print("\nSQLite (embedded default), 1 worker, jobs every second:")
+    with scheduler_server(url, 1, log_dir / "service-sqlite.log", 1, env) as (base, process):
+        group = os.getpgid(process.pid)
+        resources = await create_resources(base, tokens, 20)
+        headers = [tokens.resident(f"bench-s-{i:05d}") for i in range(args.residents)]
+        maker = BookingBodies(resources, headers, slot_origin(), args.horizon_hours, seed=4)
+        seconds = {"seconds": args.sqlite_seconds}
+        runs = [
+            await measure_sustained(
+                "sqlite: POST /api/v1/bookings",
+                1,
+                base,
+                group,
+                maker,
+                argparse.Namespace(**{**vars(args), **seconds}),
+            )
+        ]
+        full, start = await create_sold_out(base, tokens, "sqlite")
+        runs.append(
+            await measure_sustained(
+                "sqlite: sold out (all 409 capacity)",
+                1,
+                base,
+                group,
+                BookingBodies([full], headers, start, 1, seed=5),
+                argparse.Namespace(**{**vars(args), **seconds}),
+            )
+        )
+        before = await duty_runs(base)
+        lines = [
+            await measure_burst(base, tokens, path, clients, args.units, 1, headers, args.client)
+            for clients in args.bursts
+        ]
+        await asyncio.sleep(2)  # a duty that was waiting for the database finishes its run
+        after = await duty_runs(base)
+    print(BURST_HEADER)
+    for line in lines:
+        print(line)
+    print(
+        f"job scheduler during the bursts: {after[0] - before[0]} duty runs, "
+        f"{after[1] - before[1]} failures"
+    )
+    booking, refusal = runs[0].result.rate, runs[1].result.rate
+    print(f"sqlite: {booking:.1f} bookings/s, {refusal:.1f} refusals/s ({refusal / booking:.2f} x)")
+
+
 def pool(args: argparse.Namespace, workers: int) -> int:
     """The same number of database connections whatever the worker count."""
     return max(2, args.db_connections // workers)
@@ -748,6 +875,15 @@ async def service_phase(
             args,
             args.profile and first,
             dsn,
+        )
+        queries = AvailabilityQueries(state["resources"], state["headers"], seed=3)
+        state.setdefault("availability", {})[workers] = await measure_sustained(
+            "service: GET availability, 7 days",
+            workers,
+            base,
+            group,
+            queries,
+            argparse.Namespace(**{**vars(args), "seconds": args.availability_seconds}),
         )
         full, start = await create_sold_out(base, tokens, f"w{workers}")
         refusals = BookingBodies([full], state["headers"], start, 1, seed=2)
@@ -797,14 +933,11 @@ async def run_all(url: str, settings: Settings, args: argparse.Namespace, log_di
             print_statements(seen)
             script = pgbench_script(seen, resource_id, sub, slot)
             print()
-        floors[workers] = await measure_floor_a(url, workers, state["maker"], args, log_dir)
+        floors[workers] = await measure_floor_a(url, workers, state["maker"], args, log_dir, state)
         print()
     pgbench_tps = measure_floor_b(url, args, log_dir, script)
     print(f"\nBurst: C clients released at once on one slot of a resource with {args.units} units")
-    print(
-        f"{'C':>5} {'wrk':>3} {'201/units':>9} {'over':>5} {'held':>5} {'p50 ms':>8} "
-        f"{'p99 ms':>8} {'total ms':>8} {'req/s':>7} {'client-cpu':>5}"
-    )
+    print(BURST_HEADER)
     for line in bursts:
         print(line)
     print("\nRatios (service req/s / floor):")
@@ -817,6 +950,9 @@ async def run_all(url: str, settings: Settings, args: argparse.Namespace, log_di
             f"(aim >= 0.5 x floor A)"
         )
     print_summary(services, floors, state.get("sold_out", {}))
+    print_availability(services, state)
+    if args.sqlite:
+        await sqlite_phase(settings, args, log_dir)
 
 
 def print_summary(services: list[Run], floors: dict[int, Run], sold_out: dict[int, Run]) -> None:
@@ -842,6 +978,21 @@ def print_summary(services: list[Run], floors: dict[int, Run], sold_out: dict[in
         "aims: ratio >= 0.5 and service p99 < 50 ms at 32 connections; refusal/booking >= 2; "
         "burst p99 < 1 s with exactly the units booked"
     )
+
+
+def print_availability(services: list[Run], state: dict[str, Any]) -> None:
+    """The availability target: one resource's 7 days against the bare ledger read."""
+    print("\nAvailability of one resource for 7 days (GET, same load generator):")
+    print(f"{'wrk':>3} {'service req/s':>13} {'p99 ms':>7} {'bare req/s':>10} {'p99 ms':>7} ratio")
+    for run in services:
+        served = state["availability"][run.workers]
+        bare = state["bare_availability"][run.workers]
+        print(
+            f"{run.workers:>3} {served.result.rate:13.1f} {p99(served):7.1f} "
+            f"{bare.result.rate:10.1f} {p99(bare):7.1f} "
+            f"{served.result.rate / bare.result.rate:5.2f}"
+        )
+    print("aim: ratio >= 0.5")
 
 
 def p99(run: Run) -> float:
@@ -874,6 +1025,9 @@ def main() -> None:
     )
     parser.add_argument("--units", type=int, default=100, help="places in the burst's slot")
     parser.add_argument("--sold-out-seconds", type=float, default=10)
+    parser.add_argument("--availability-seconds", type=float, default=10)
+    parser.add_argument("--no-sqlite", dest="sqlite", action="store_false", help="skip SQLite")
+    parser.add_argument("--sqlite-seconds", type=float, default=10)
     parser.add_argument("--resources", type=int, default=200)
     parser.add_argument("--residents", type=int, default=1000)
     parser.add_argument("--horizon-hours", type=int, default=12 * 24)

@@ -1,5 +1,6 @@
-"""The floor of the stack for bench/bookings.py: a minimal Litestar app whose one endpoint
-inserts one booking row with one asyncpg INSERT (no auth, no rules, no ORM).
+"""The floor of the stack for bench/bookings.py: a minimal Litestar app whose booking endpoint
+inserts one booking row with one asyncpg INSERT, and whose availability endpoint returns one
+resource's ledger rows for the next 7 days from one SELECT (no auth, no rules, no ORM).
 
 Served by bench/bookings.py as::
 
@@ -15,7 +16,7 @@ import os
 import secrets
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
@@ -26,6 +27,12 @@ INSERT INTO floor_bookings (id, resource_id, holder_id, holder_name, created_by,
     ends_at, granularity_minutes, quantity, unit, status, note, series_id, decision_note,
     walk_in, version, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $3, $5, $6, 60, $7, NULL, 'confirmed', $8, NULL, NULL, false, 1, $9, $9)
+"""
+
+
+HELD = """
+SELECT slot_start, held FROM slot_holdings
+WHERE resource_id = $1 AND slot_start >= $2 AND slot_start < $3 AND held > 0
 """
 
 
@@ -74,6 +81,20 @@ async def book(data: BookingCreate, request: Request) -> Booked:  # type: ignore
     )
 
 
+class Held(msgspec.Struct):
+    starts_at: datetime
+    held: int
+
+
+@get("/api/v1/resources/{resource_id:str}/availability")
+async def availability(resource_id: str, request: Request) -> list[Held]:  # type: ignore[type-arg]
+    """The floor of an availability read: the ledger rows of the next 7 days, as JSON."""
+    pool: asyncpg.Pool = request.app.state.pool
+    now = datetime.now(UTC)
+    rows = await pool.fetch(HELD, resource_id, now, now + timedelta(days=7))
+    return [Held(row["slot_start"], row["held"]) for row in rows]
+
+
 def create_app() -> Litestar:
     dsn = os.environ["FLOOR_DATABASE_URL"]
     size = int(os.environ.get("FLOOR_POOL_SIZE", "10"))
@@ -86,4 +107,4 @@ def create_app() -> Litestar:
         finally:
             await app.state.pool.close()
 
-    return Litestar(route_handlers=[health, book], lifespan=[lifespan], debug=False)
+    return Litestar(route_handlers=[health, book, availability], lifespan=[lifespan], debug=False)

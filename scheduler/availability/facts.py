@@ -20,9 +20,10 @@ facts are at worst newer than their label, which a later validation then reloads
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler.core import availability as core
 from scheduler.core.calendar import DayCalendar, OfficialDay, Term
 from scheduler.core.policy import Policy
+from scheduler.core.refusals import Alternative
 from scheduler.core.timerange import TimeRange
 from scheduler.core.windows import Window
 from scheduler.db.catalogue import Partner, Resource
@@ -49,6 +51,8 @@ from scheduler.errors import NotFound
 from scheduler.windows.services import to_core
 
 MAX_CACHED_RESOURCES = 4096
+# How long a refusal's suggested alternatives are reused for the same request (RecentAlternatives).
+ALTERNATIVES_MEMO_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +94,47 @@ class CalendarFacts:
         return DayCalendar(corrections=self.corrections, terms=facts.terms)
 
 
+class RecentAlternatives:
+    """The alternatives suggested with a refusal, remembered for ``seconds`` (monotonic time)
+    under a key naming what they were computed from, so a rush of refusals for one sold-out
+    slot computes them once a second instead of once per request. Only the suggestions are
+    remembered: whether a request is refused is decided from the ledger every time, and a
+    suggestion is advice (it may be taken by the time the client asks) whether it is a
+    second old or not."""
+
+    def __init__(
+        self,
+        seconds: float = ALTERNATIVES_MEMO_SECONDS,
+        size: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds, self.size, self.clock = seconds, size, clock
+        self._found: dict[Hashable, tuple[float, list[Alternative]]] = {}
+
+    def get(self, key: Hashable) -> list[Alternative] | None:
+        found = self._found.get(key)
+        if found is None:
+            return None
+        if self.clock() - found[0] >= self.seconds:
+            del self._found[key]
+            return None
+        return found[1]
+
+    def keep(self, key: Hashable, alternatives: list[Alternative]) -> None:
+        if len(self._found) >= self.size:
+            del self._found[next(iter(self._found))]
+        self._found[key] = (self.clock(), alternatives)
+
+
 class FactsCache:
-    """One process's facts for one database (a least-recently-used bound on resources)."""
+    """One process's facts for one database (a least-recently-used bound on resources), and
+    the alternatives it suggested a moment ago."""
 
     def __init__(self, max_resources: int = MAX_CACHED_RESOURCES) -> None:
         self.max_resources = max_resources
         self._resources: OrderedDict[str, ResourceFacts] = OrderedDict()
         self.calendar: CalendarFacts | None = None
+        self.alternatives = RecentAlternatives()
 
     def resource(self, resource_id: str) -> ResourceFacts | None:
         found = self._resources.get(resource_id)
@@ -116,6 +154,7 @@ class FactsCache:
     def clear(self) -> None:
         self._resources.clear()
         self.calendar = None
+        self.alternatives = RecentAlternatives()
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, FactsCache] = weakref.WeakKeyDictionary()

@@ -183,13 +183,32 @@ class BookingService:
         one more ledger read, since the other facts are cached (a sold-out slot costs no
         window, closure or calendar read)."""
         span = core.alternatives_span(request, now, ALTERNATIVES_SPAN)
-        if refusal.kind.alternatives and span is not None:
+        if not refusal.kind.alternatives or span is None:
+            return refused(refusal, resource.tz)
+        recent = self.facts.cache.alternatives
+        # What the suggestions depend on: the facts, this process's changes of the holdings
+        # (other processes' are seen within a second), the request, who asks, and the minute.
+        key = (
+            resource.id,
+            resource.version,
+            calendar.version,
+            self.ledger.changes(resource.id),
+            request,
+            booker.role,
+            booker.community,
+            booker.tags,
+            now.replace(second=0, microsecond=0),
+        )
+        options = recent.get(key)
+        if options is None:
             held = await self.ledger.held(resource.id, span.start, span.end)
             slots = [
                 seen.slot
                 for seen in self.availability.of_facts(resource, calendar, held, span, now)
             ]
-            refusal = core.alternatives(refusal, request, booker, slots, resource.policy, now)
+            options = core.suggested(refusal, request, booker, slots, resource.policy, now)
+            recent.keep(key, options)
+        refusal = refusal.with_alternatives(options)
         return refused(refusal, resource.tz)
 
     async def preview(

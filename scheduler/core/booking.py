@@ -291,10 +291,23 @@ def alternatives(
 ) -> Refusal:
     """``refusal`` with the nearest bookable ranges of the same length in ``slots``, if its
     kind suggests any."""
+    return refusal.with_alternatives(suggested(refusal, request, booker, slots, policy, now))
+
+
+def suggested(
+    refusal: Refusal,
+    request: Request,
+    booker: Booker,
+    slots: Sequence[Slot],
+    policy: Policy,
+    now: datetime,
+) -> list[Alternative]:
+    """What ``alternatives`` adds to ``refusal`` (none if its kind suggests none), for a
+    caller that keeps them for the next identical refusal."""
     if not refusal.kind.alternatives:
-        return refusal
+        return []
     options = rules.suggest_alternatives(request, booker, slots, policy, now)
-    return refusal.with_alternatives([Alternative(o.start, o.end) for o in options])
+    return [Alternative(o.start, o.end) for o in options]
 
 
 def alternatives_span(request: Request, now: datetime, around: timedelta) -> TimeRange | None:

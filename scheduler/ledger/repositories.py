@@ -9,12 +9,14 @@ slot start); its primary key makes assigning a unit twice impossible.
 
 from __future__ import annotations
 
+import weakref
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, and_, bindparam, delete, select, update
+from sqlalchemy import BindParameter, Engine, Integer, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.db.bookings import SlotHolding, UnitHolding
@@ -32,11 +34,30 @@ HELD = select(SlotHolding.slot_start, SlotHolding.held).where(
 )
 
 
+# How many times this process changed each resource's holdings, per database: something
+# computed from the ledger and kept for a moment (RecentAlternatives) notices this process's
+# own changes at once by keying on it. Other processes' changes are not seen here.
+_CHANGES: weakref.WeakKeyDictionary[Engine, defaultdict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def _changes_of(session: AsyncSession) -> defaultdict[str, int]:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    changes = _CHANGES.get(engine)
+    if changes is None:
+        changes = _CHANGES[engine] = defaultdict(int)
+    return changes
+
+
 class CapacityLedger:
     """Every read and write of capacity holdings."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    def changes(self, resource_id: str) -> int:
+        """How many times this process has changed the resource's holdings so far."""
+        return _changes_of(self.session)[resource_id]
 
     async def held(self, resource_id: str, start: datetime, end: datetime) -> dict[datetime, int]:
         """Quantity held per slot start in ``[start, end)`` (slots holding nothing omitted)."""
@@ -129,6 +150,8 @@ class CapacityLedger:
                 parameters[f"start_{index}"], parameters[f"capacity_{index}"] = start, capacity
             statement = _take_statement(dialect_of(self.session), len(fitting))
             granted.update(await self.session.scalars(statement, parameters))
+        if granted:
+            _changes_of(self.session)[resource_id] += 1
         missing = [start for start, _ in ordered if start not in granted]
         if missing and granted:
             await self._decrement(resource_id, list(granted), quantity)
@@ -142,6 +165,7 @@ class CapacityLedger:
         await self.session.execute(delete(UnitHolding).where(UnitHolding.booking_id == booking_id))
 
     async def _decrement(self, resource_id: str, starts: Sequence[datetime], quantity: int) -> None:
+        _changes_of(self.session)[resource_id] += 1
         await self.session.execute(
             update(SlotHolding)
             .where(SlotHolding.resource_id == resource_id, SlotHolding.slot_start.in_(starts))

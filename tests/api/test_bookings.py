@@ -85,6 +85,25 @@ async def test_booking_is_confirmed_with_a_unit(client, tokens: Tokens, at_eight
     assert ok(await client.get(f"/api/v1/bookings/{booking['id']}", headers=me)) == booking
 
 
+async def test_refusals_in_a_rush_suggest_what_is_still_free(client, tokens: Tokens, at_eight):
+    """The suggestions are kept a second for identical refusals (docs/performance.md), but a
+    booking this process makes is seen by the very next refusal."""
+    resource = await track(client, tokens, capacity=1)
+    ok(await book(client, tokens.resident(), resource["id"], *EVENING), 201)
+
+    async def suggested() -> list[str]:
+        problem = assert_problem(
+            await book(client, tokens.resident(), resource["id"], *EVENING), 409, "capacity"
+        )
+        return [option["starts_at"][5:16] for option in problem["alternatives"]]
+
+    assert await suggested() == ["12-01T19:00", "12-01T20:00", "12-01T21:00"]
+    assert await suggested() == ["12-01T19:00", "12-01T20:00", "12-01T21:00"]
+    seven = ("2026-12-01T19:00:00+08:00", "2026-12-01T20:00:00+08:00")
+    ok(await book(client, tokens.resident(), resource["id"], *seven), 201)
+    assert await suggested() == ["12-01T20:00", "12-01T21:00", "12-02T18:00"]
+
+
 async def test_exact_unit_is_refused_when_taken(client, tokens: Tokens, at_eight):
     resource = await court(client, tokens)
     ok(await book(client, tokens.resident(), resource["id"], *EVENING, unit="Court 1"), 201)

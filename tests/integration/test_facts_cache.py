@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from scheduler.availability.facts import RecentAlternatives
+from scheduler.core.refusals import Alternative
 from tests.support.builders import Tokens, assert_problem, book, make_resource, make_window, ok
 
 NOW = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -123,3 +125,19 @@ async def test_every_write_of_a_cached_table_changes_a_version(client, db, token
         after = await _versions(db, rid)
         changed = 0 if changes == "resource" else 1
         assert after[changed] != before[changed], statement
+
+
+def test_suggested_alternatives_are_kept_one_second_and_boundedly():
+    now = [100.0]
+    recent = RecentAlternatives(seconds=1.0, size=2, clock=lambda: now[0])
+    seven = [
+        Alternative(datetime(2026, 12, 1, 11, tzinfo=UTC), datetime(2026, 12, 1, 12, tzinfo=UTC))
+    ]
+    recent.keep("a", seven)
+    now[0] += 0.99
+    assert recent.get("a") is seven
+    now[0] += 0.01
+    assert recent.get("a") is None  # a second old: computed again
+    for key in ("a", "b", "c"):
+        recent.keep(key, [])
+    assert recent.get("a") is None and recent.get("c") == []  # at most two: the oldest went
