@@ -780,7 +780,8 @@ async def sqlite_phase(settings: Settings, args: argparse.Namespace, log_dir: Pa
     data_dir.mkdir(exist_ok=True)
     path = data_dir / "bench.db"
     url = f"sqlite+aiosqlite:///{path}"
-    upgrade(settings.with_overrides(database_url=url, data_dir=data_dir))
+    # Alembic's env runs its own event loop: in a thread, off this one.
+    await asyncio.to_thread(upgrade, settings.with_overrides(database_url=url, data_dir=data_dir))
     env = {
         "SCHEDULER_MAX_CONCURRENCY": str(args.max_concurrency),
         "SCHEDULER_JOBS_INTERVAL_SECONDS": "1",
