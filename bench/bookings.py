@@ -513,6 +513,8 @@ async def busiest_worker(group: int) -> int:
     before = workers()
     await asyncio.sleep(1)
     after = workers()
+    if not after:
+        return group  # one worker: uvicorn serves in the server process itself
     return max(after, key=lambda pid: after[pid] - before.get(pid, 0))
 
 

@@ -21,8 +21,10 @@ import asyncio
 import ipaddress
 import re
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpcore
@@ -190,15 +192,22 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+@cache
+def verifying_context() -> ssl.SSLContext:
+    """The TLS context of every delivery, built once per process: building one loads the CA
+    bundle (milliseconds of CPU), and the dispatcher opens a client every few seconds."""
+    return httpx.create_ssl_context()
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a ``GuardedBackend``. httpx builds its connection pool without
     a way to pass a network backend, so the pool is rebuilt here with the same options."""
 
     def __init__(self, policy: DestinationPolicy, resolver: Resolver = system_resolver) -> None:
-        super().__init__()
+        super().__init__(verify=verifying_context())
         limits = httpx.Limits()
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=verifying_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
