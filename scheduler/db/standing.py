@@ -46,6 +46,8 @@ class StandingOrder(Base):
     last_day: Mapped[date]
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     note: Mapped[str | None] = mapped_column(Text)
+    # Values of the resource's booking fields, checked when ordered; every booking carries them.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(20))
     status_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -48,6 +48,7 @@ def new_order(
     holder: User,
     caller: Principal,
     now: datetime,
+    fields: dict[str, Any],
 ) -> StandingOrder:
     shown = schemas.StandingPattern(
         pattern.start_time, pattern.end_time, list(pattern.weekdays) or None, pattern.rrule
@@ -64,6 +65,7 @@ def new_order(
         last_day=data.until,
         quantity=data.quantity,
         note=data.note,
+        fields=fields,
         status="active",
         version=1,
         created_at=now,

@@ -7,7 +7,15 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from scheduler.bookings.schemas import Holder, OccurrenceProblem, OnBehalfOf, Quantity, Reason
+from scheduler.bookings.schemas import (
+    FieldValues,
+    Holder,
+    OccurrenceProblem,
+    OnBehalfOf,
+    Quantity,
+    Reason,
+)
+from scheduler.core.booking_fields import FieldValue
 from scheduler.core.release import ClockText
 from scheduler.core.standing import Outcome
 from scheduler.schemas import Input, LongText
@@ -37,6 +45,9 @@ class StandingOrderCreate(Input):
     quantity: Quantity = 1
     on_behalf_of: OnBehalfOf | None = None
     note: LongText | None = None
+    # The resource's booking fields, checked now (422 naming each bad one) and carried by
+    # every booking of the order.
+    fields: FieldValues | None = None
 
 
 class StandingOrderAction(Input):
@@ -80,6 +91,8 @@ class StandingOrder(msgspec.Struct):
     until: date
     quantity: int = 1
     note: str | None = None
+    # The booking field values the caller may read (as on a booking).
+    fields: dict[str, FieldValue] = msgspec.field(default_factory=dict)
     status: str = "active"
     status_reason: str | None = None
     version: int = 1

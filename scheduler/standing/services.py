@@ -17,7 +17,7 @@ from scheduler.auth.tokens import Principal
 from scheduler.bookings.common import refused
 from scheduler.bookings.holders import Holders
 from scheduler.bookings.schemas import BookingCreate, OnBehalfOf
-from scheduler.bookings.services import BookingService
+from scheduler.bookings.services import BookingService, checked_fields
 from scheduler.core import rules
 from scheduler.core import standing as core
 from scheduler.core.policy import Policy
@@ -94,6 +94,7 @@ class StandingOrderService:
             on_behalf_of=data.on_behalf_of,
         )
         holder = (await Holders(self.session).resolve(caller, first, resource, now, False)).user
+        values = checked_fields(resource, data.fields)
         try:
             # What would refuse every occurrence refuses the order (nothing is written).
             for span in {(r.end - r.start): r for r in ranges}.values():
@@ -103,7 +104,7 @@ class StandingOrderService:
             raise refused(refusal, zone) from None
         tags = set(holder.tags) | (set(caller.tags) if holder.id == caller.sub else set())
         early = head_start(policy.release, tuple(sorted(tags)))
-        order = new_order(data, pattern, resource, holder, caller, now)
+        order = new_order(data, pattern, resource, holder, caller, now, values)
         occurrences = [
             StandingOccurrence(
                 standing_order_id=order.id,
@@ -120,7 +121,7 @@ class StandingOrderService:
             if occurrence.release_at <= now:
                 await self.decide(order, occurrence, now)
         await self.session.flush()
-        return await self.get_view(order, resource)
+        return await self.get_view(order, resource, caller)
 
     async def decide(
         self, order: StandingOrder, occurrence: StandingOccurrence, now: datetime
@@ -136,6 +137,7 @@ class StandingOrderService:
             quantity=order.quantity,
             on_behalf_of=None if order.holder_id == caller.sub else OnBehalfOf(sub=order.holder_id),
             note=order.note,
+            fields=order.fields or None,
         )
         occurrence.decided_at = now
         try:
@@ -235,10 +237,12 @@ class StandingOrderService:
 
     async def get(self, order_id: str, caller: Principal) -> schemas.StandingOrder:
         order, resource = await self.visible(order_id, caller)
-        return await self.get_view(order, resource)
+        return await self.get_view(order, resource, caller)
 
-    async def get_view(self, order: StandingOrder, resource: Resource) -> schemas.StandingOrder:
-        return view(order, resource, await self.orders.occurrences(order.id))
+    async def get_view(
+        self, order: StandingOrder, resource: Resource, caller: Principal
+    ) -> schemas.StandingOrder:
+        return view(order, resource, caller, await self.orders.occurrences(order.id))
 
     async def act(
         self,
@@ -267,7 +271,7 @@ class StandingOrderService:
         order.version += 1
         order.updated_at = now
         await self.session.flush()
-        return await self.get_view(order, resource)
+        return await self.get_view(order, resource, caller)
 
     async def listing(
         self, caller: Principal, status: str | None, limit: int, offset: int
@@ -277,5 +281,5 @@ class StandingOrderService:
         found = []
         for row in rows:
             resource, _ = await self._resource(row.resource_id)
-            found.append(view(row, resource, None, counts.get(row.id, {})))
+            found.append(view(row, resource, caller, None, counts.get(row.id, {})))
         return found, total

@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from scheduler.auth.tokens import Principal
 from scheduler.bookings.schemas import Holder, OccurrenceProblem
+from scheduler.core.booking_fields import visible_values
 from scheduler.db.catalogue import Resource
 from scheduler.db.standing import StandingOccurrence, StandingOrder
+from scheduler.resources.services import declared_fields
 from scheduler.standing import schemas
 
 
@@ -37,11 +40,18 @@ def occurrence_view(row: StandingOccurrence, zone: ZoneInfo) -> schemas.Standing
 def view(
     order: StandingOrder,
     resource: Resource,
+    caller: Principal,
     occurrences: Sequence[StandingOccurrence] | None,
     counts: dict[str, int] | None = None,
 ) -> schemas.StandingOrder:
-    """The order; with ``occurrences`` (one order) each occurrence and its outcome."""
+    """The order as ``caller`` may read it (the booking field values as on a booking: every
+    one for the holder, whoever made the order and admin); with ``occurrences`` (one order)
+    each occurrence and its outcome."""
     zone = ZoneInfo(resource.timezone)
+    sees_all = caller.role == "admin" or caller.sub in (order.holder_id, order.created_by)
+    fields = visible_values(
+        declared_fields(resource), order.fields or {}, caller.role, sees_everything=sees_all
+    )
     if occurrences is not None:
         counts = dict(Counter(row.status for row in occurrences))
     return schemas.StandingOrder(
@@ -56,6 +66,7 @@ def view(
         until=order.last_day,
         quantity=order.quantity,
         note=order.note,
+        fields=fields,
         status=order.status,
         status_reason=order.status_reason,
         version=order.version,

@@ -57,8 +57,14 @@ def released(day: int) -> datetime:
     return datetime(2027, 3, day, 8, 0, tzinfo=UTC)
 
 
+MEAL_FIELDS = [
+    {"name": "meal", "type": "choice", "required": True, "choices": ["standard", "soft"]},
+    {"name": "diet", "max_length": 100, "visible_to": ["partner", "staff"]},
+]
+
+
 async def canteen(
-    client: Any, tokens: Tokens, capacity: int = 40, days_ahead: int = 1
+    client: Any, tokens: Tokens, capacity: int = 40, days_ahead: int = 1, **fields: Any
 ) -> dict[str, Any]:
     partner = await make_partner(client, tokens, name="上南二村 committee", zone="residential")
     resource = await make_resource(
@@ -69,6 +75,7 @@ async def canteen(
         name="长者食堂",
         capacity=capacity,
         policy={**LUNCH_POLICY, "release": {"days_ahead": days_ahead, "at": "16:00"}},
+        **fields,
     )
     await make_window(client, tokens, resource["id"], start_time="11:00", end_time="13:00")
     return resource
@@ -208,6 +215,43 @@ async def test_a_month_of_lunches_is_booked_as_each_day_is_released(
     assert mine[2]["refusal"]["code"] == "capacity" and mine[2]["booking_id"] is None
     assert mine[1]["starts_at"] == "2027-03-02T03:30:00+00:00"
     assert held == 3
+
+
+async def test_every_booking_of_an_order_carries_its_booking_fields(
+    client, tokens: Tokens, clock, db
+):
+    """Before: an order had no fields, so a canteen asking which meal refused every lunch."""
+    clock.set(NOW)
+    lunch = await canteen(client, tokens, booking_fields=MEAL_FIELDS)
+    elder = tokens.resident(sub=unique("elder"))
+    body = {"resource_id": lunch["id"], **MONTH}
+    missing = assert_problem(
+        await client.post(BASE, json=body, headers=elder), 422, "validation_error"
+    )
+    assert [e["field"] for e in missing["errors"]] == ["fields.meal"]
+    wrong = {**body, "fields": {"meal": "spicy"}}
+    assert_problem(await client.post(BASE, json=wrong, headers=elder), 422, "validation_error")
+    async with db() as session:  # refused orders write nothing
+        assert (
+            await session.scalar(
+                select(func.count())
+                .select_from(StandingOrder)
+                .where(StandingOrder.resource_id == lunch["id"])
+            )
+            == 0
+        )
+
+    values = {"meal": "soft", "diet": "no salt"}
+    order = ok(await client.post(BASE, json={**body, "fields": values}, headers=elder), 201)
+    assert order["fields"] == values
+    clock.set(released(1))
+    assert await run_duty(db, released(1)) == 1
+    days = by_day(await read(client, elder, order["id"]))
+    for day in ("2027-03-01", "2027-03-02"):  # booked at creation, then at the release
+        booked = ok(await client.get(f"/api/v1/bookings/{days[day]['booking_id']}", headers=elder))
+        assert booked["fields"] == values
+    # Staff read the order with the fields staff may read (as on a booking).
+    assert ok(await client.get(f"{BASE}/{order['id']}", headers=tokens.staff()))["fields"] == values
 
 
 async def test_two_duty_runs_at_once_book_each_occurrence_once(client, tokens: Tokens, clock, db):
