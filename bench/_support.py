@@ -572,6 +572,26 @@ class AvailabilityQueries:
         return self._rng.choice(self.headers), None, target
 
 
+class OwnRecords:
+    """Picklable request maker: a random resident GETs their own user record, the cheapest
+    authenticated request (the service's fixed cost: middleware, token, caller's provisioning
+    read, one more read, the response)."""
+
+    def __init__(self, subs: list[str], headers: list[dict[str, str]], seed: int = 0):
+        self.subs = subs
+        self.headers = headers
+        self.seed = seed
+        self._rng: Any = None
+
+    def __call__(self) -> tuple[dict[str, str], None, str]:
+        import random
+
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        index = self._rng.randrange(len(self.subs))
+        return self.headers[index], None, f"/api/v1/users/{self.subs[index]}"
+
+
 class BookingBodies:
     """Picklable request maker: a random resource, a random whole hour within the next days
     (from ``first_hour``), a random resident from a pool of pre-minted bearer headers."""

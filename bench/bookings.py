@@ -55,6 +55,7 @@ from _support import (
     BookingBodies,
     CpuMeter,
     LoadResult,
+    OwnRecords,
     Tokens,
     admin_url,
     bench_database,
@@ -313,7 +314,7 @@ async def measure_sustained(
     workers: int,
     base: str,
     group: int,
-    maker: BookingBodies | AvailabilityQueries,
+    maker: BookingBodies | AvailabilityQueries | OwnRecords,
     args: argparse.Namespace,
     profile: bool = False,
     dsn: str | None = None,
@@ -863,8 +864,9 @@ async def service_phase(
     ):
         if first:
             state["resources"] = await create_resources(base, tokens, args.resources)
-            headers = [tokens.resident(f"bench-u-{i:05d}") for i in range(args.residents)]
-            state["headers"] = headers
+            subs = [f"bench-u-{i:05d}" for i in range(args.residents)]
+            headers = [tokens.resident(sub) for sub in subs]
+            state["subs"], state["headers"] = subs, headers
             state["maker"] = BookingBodies(
                 state["resources"], headers, slot_origin(), args.horizon_hours, seed=1
             )
@@ -886,6 +888,14 @@ async def service_phase(
             base,
             group,
             queries,
+            argparse.Namespace(**{**vars(args), "seconds": args.availability_seconds}),
+        )
+        state.setdefault("own_record", {})[workers] = await measure_sustained(
+            "service: GET /api/v1/users/{own sub} (the fixed cost of a request)",
+            workers,
+            base,
+            group,
+            OwnRecords(state["subs"], state["headers"], seed=6),
             argparse.Namespace(**{**vars(args), "seconds": args.availability_seconds}),
         )
         full, start = await create_sold_out(base, tokens, f"w{workers}")
@@ -953,6 +963,7 @@ async def run_all(url: str, settings: Settings, args: argparse.Namespace, log_di
             f"(aim >= 0.5 x floor A)"
         )
     print_summary(services, floors, state.get("sold_out", {}))
+    print_fixed_cost(services, floors, state)
     print_availability(services, state)
     if args.sqlite:
         await sqlite_phase(settings, args, log_dir)
@@ -981,6 +992,20 @@ def print_summary(services: list[Run], floors: dict[int, Run], sold_out: dict[in
         "aims: ratio >= 0.5 and service p99 < 50 ms at 32 connections; refusal/booking >= 2; "
         "burst p99 < 1 s with exactly the units booked"
     )
+
+
+def print_fixed_cost(services: list[Run], floors: dict[int, Run], state: dict[str, Any]) -> None:
+    """What any authenticated request costs before its own work, against floor A: a ceiling
+    on the booking's ratio that no booking-path change can lift."""
+    print("\nThe fixed cost: a resident reading their own record (auth, provisioning, 1 read):")
+    print(f"{'wrk':>3} {'req/s':>9} {'p99 ms':>7} {'x floor A':>9} {'booking / it':>12}")
+    for run in services:
+        own = state["own_record"][run.workers]
+        print(
+            f"{run.workers:>3} {own.result.rate:9.1f} {p99(own):7.1f} "
+            f"{own.result.rate / floors[run.workers].result.rate:9.2f} "
+            f"{run.result.rate / own.result.rate:12.2f}"
+        )
 
 
 def print_availability(services: list[Run], state: dict[str, Any]) -> None:

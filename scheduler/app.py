@@ -9,7 +9,9 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.orm.exc import StaleDataError
@@ -100,6 +102,18 @@ async def provide_affected_notifier() -> AffectedNotifier:
     return notify_affected
 
 
+APP_GUARDS = (rate_limit, require_json_body, require_authentication, refuse_unknown_query)
+
+
+async def every_request(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The app-wide guards, in order, as one: Litestar copies the route handler for each guard
+    it calls, and four copies per request were a measurable share of a booking's CPU."""
+    for guard in APP_GUARDS:
+        await guard(connection, handler)
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
     """Assemble the HTTP application for ``settings`` (and an injectable ``clock`` for tests)."""
     configure_logging(settings)
@@ -129,7 +143,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Litestar:
         route_handlers=[*ROUTE_HANDLERS, *console_routes(settings)],
         template_config=template_config(),
         dependencies={name: Provide(provider) for name, provider in providers.items()},
-        guards=[rate_limit, require_json_body, require_authentication, refuse_unknown_query],
+        guards=[every_request],
         exception_handlers={
             **exception_handlers,
             StaleDataError: lambda request, _: handle_scheduler_error(

@@ -40,7 +40,12 @@ async def provide_session(state: State) -> AsyncGenerator[AsyncSession, None]:
             await session.commit()
 
 
-async def provide_now(state: State) -> datetime:
+async def provide_now(state: State, db_session: DbSession) -> datetime:
+    """The request's instant, read once the session exists. ``db_session`` is named only to
+    order the two: Litestar resolves the dependencies of one level concurrently in an anyio
+    task group (tasks created per request); chained, every level holds one dependency and a
+    request creates no task."""
+    del db_session
     clock: Clock = state.clock
     return clock.now()
 

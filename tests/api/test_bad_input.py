@@ -369,6 +369,13 @@ def named_cases(ids: dict[str, str]) -> list[tuple[str, str, object, dict[str, o
                 "on_behalf_of",
             ),
         ]
+    # Constrained optional query parameters (their constraints were once dropped: 200).
+    found += [
+        ("GET", "/api/v1/residents?community=%06bad%C2%96", None, {}, "community"),
+        ("GET", f"/api/v1/residents?q={'x' * 101}", None, {}, "q"),
+        ("GET", "/api/v1/residents?phone=", None, {}, "phone"),
+        ("GET", f"/api/v1/personal-data-access?since={'1' * 41}", None, {}, "since"),
+    ]
     return found
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.config import SchemathesisConfig
 
 from scheduler.db.migrate import upgrade
@@ -132,15 +133,28 @@ def test_stateful_phase_follows_links_without_server_errors(live):
             STATEFUL[f"{case.method} {case.path}"] += 1
             SENT["stateful"] += 1
 
-    Stateful.run(
-        settings=settings(
-            max_examples=STATEFUL_SCENARIOS,
-            stateful_step_count=STATEFUL_STEPS,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
+    run_settings = settings(
+        max_examples=STATEFUL_SCENARIOS,
+        stateful_step_count=STATEFUL_STEPS,
+        deadline=None,
+        database=None,
+        # No replay or shrinking: the server keeps the state earlier steps made, so a replay
+        # draws differently; a failure is reported as it happened.
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
     )
+    # Which rules can be drawn depends on what the server answered (the bundles of links),
+    # so Hypothesis's own consistency check (FlakyStrategyDefinition) can trip on a server
+    # whose state moved on; that is the generator's limit, not a finding. A run that trips
+    # it is run again, at most twice; any other failure (a 5xx, a response off the schema,
+    # invalid input accepted) fails at once.
+    for attempt in range(3):
+        try:
+            Stateful.run(settings=run_settings)
+            break
+        except FlakyStrategyDefinition:
+            if attempt == 2:
+                raise
     assert sum(STATEFUL.values()) >= STATEFUL_SCENARIOS, STATEFUL
     # Links were followed: more than the entry points were reached.
     assert len(STATEFUL) >= 3, STATEFUL
