@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from scheduler.core.series import MAX_OCCURRENCES, expand_series, series_problems
@@ -145,6 +145,9 @@ def test_an_occurrence_wholly_in_the_skipped_hour_is_left_out() -> None:
 def test_every_occurrence_keeps_the_local_start_and_local_length(
     day: date, hour: int, hours: int, zone: ZoneInfo, count: int, interval: int
 ) -> None:
+    # The end, too, clear of the small hours a daylight-saving change skips or repeats
+    # (a night from 12:00 to 02:00 on Berlin's spring-forward day ends at 03:00).
+    assume(hour + hours <= 24 or hour + hours - 24 >= 4)
     start = local(day, hour, zone=zone)
     end_local = datetime.combine(day, time(hour)) + timedelta(hours=hours)
     first = TimeRange.utc(start, end_local.replace(tzinfo=zone))
