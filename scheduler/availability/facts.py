@@ -11,7 +11,7 @@ write path (API, console, CLI, demo, duties, a manual ``psql``) can forget to in
 A request reads the current versions in a statement it sends anyway (the holder read of a
 booking, the ledger read of an availability) and reloads what is stale before deciding. The
 cache can therefore only be as old as the request's own snapshot, like the rows it replaces;
-and the ledger's conditional UPDATE still decides every booking, so a cached fact can make a
+and the ledger's conditional upsert still decides every booking, so a cached fact can make a
 request fail fast but never let one through that the database would refuse.
 
 Versions are read *before* the rows they label (in the same statement or an earlier one), so
