@@ -552,44 +552,53 @@ class CpuMeter:
 # --- a load generator spread over processes ---------------------------------------------
 
 
-class AvailabilityQueries:
-    """Picklable request maker: a GET of one random resource's availability (the default
-    range: the next 7 days) by a random resident."""
+class _SeededGets:
+    """Picklable GET maker: ``pick(rng)`` names the headers and the target of each request,
+    drawn from ``random.Random(seed)`` made in the process that sends them."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._rng: Any = None
+
+    def __call__(self) -> tuple[dict[str, str], None, str]:
+        import random
+
+        if self._rng is None:
+            self._rng = random.Random(self.seed)
+        headers, target = self.pick(self._rng)
+        return headers, None, target
+
+    def pick(self, rng: Any) -> tuple[dict[str, str], str]:
+        raise NotImplementedError
+
+
+class AvailabilityQueries(_SeededGets):
+    """One random resource's availability (the default range: the next 7 days) by a random
+    resident."""
 
     def __init__(self, resource_ids: list[str], headers: list[dict[str, str]], seed: int = 0):
+        super().__init__(seed)
         self.resource_ids = resource_ids
         self.headers = headers
-        self.seed = seed
-        self._rng: Any = None
 
-    def __call__(self) -> tuple[dict[str, str], None, str]:
-        import random
-
-        if self._rng is None:
-            self._rng = random.Random(self.seed)
-        resource_id = self._rng.choice(self.resource_ids)
-        target = f"/api/v1/resources/{resource_id}/availability"
-        return self._rng.choice(self.headers), None, target
+    def pick(self, rng: Any) -> tuple[dict[str, str], str]:
+        resource_id = rng.choice(self.resource_ids)
+        return rng.choice(self.headers), f"/api/v1/resources/{resource_id}/availability"
 
 
-class OwnRecords:
-    """Picklable request maker: a random resident GETs their own user record, the cheapest
-    authenticated request (the service's fixed cost: middleware, token, caller's provisioning
-    read, one more read, the response)."""
+class OwnRecords(_SeededGets):
+    """A random resident GETs their own user record, the cheapest authenticated request (the
+    service's fixed cost: middleware, token, caller's provisioning read, one more read, the
+    response)."""
 
     def __init__(self, subs: list[str], headers: list[dict[str, str]], seed: int = 0):
+        super().__init__(seed)
         self.subs = subs
         self.headers = headers
-        self.seed = seed
-        self._rng: Any = None
 
-    def __call__(self) -> tuple[dict[str, str], None, str]:
-        import random
-
-        if self._rng is None:
-            self._rng = random.Random(self.seed)
-        index = self._rng.randrange(len(self.subs))
-        return self.headers[index], None, f"/api/v1/users/{self.subs[index]}"
+    def pick(self, rng: Any) -> tuple[dict[str, str], str]:
+        index = rng.randrange(len(self.subs))
+        return self.headers[index], f"/api/v1/users/{self.subs[index]}"
 
 
 class BookingBodies:

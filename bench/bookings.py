@@ -654,7 +654,7 @@ async def measure_floor_a(
             base,
             group,
             queries,
-            argparse.Namespace(**{**vars(args), "seconds": args.availability_seconds}),
+            lasting(args, args.availability_seconds),
         )
         return run
 
@@ -797,7 +797,6 @@ async def sqlite_phase(settings: Settings, args: argparse.Namespace, log_dir: Pa
         resources = await create_resources(base, tokens, 20)
         headers = [tokens.resident(f"bench-s-{i:05d}") for i in range(args.residents)]
         maker = BookingBodies(resources, headers, slot_origin(), args.horizon_hours, seed=4)
-        seconds = {"seconds": args.sqlite_seconds}
         runs = [
             await measure_sustained(
                 "sqlite: POST /api/v1/bookings",
@@ -805,7 +804,7 @@ async def sqlite_phase(settings: Settings, args: argparse.Namespace, log_dir: Pa
                 base,
                 group,
                 maker,
-                argparse.Namespace(**{**vars(args), **seconds}),
+                lasting(args, args.sqlite_seconds),
             )
         ]
         full, start = await create_sold_out(base, tokens, "sqlite")
@@ -816,7 +815,7 @@ async def sqlite_phase(settings: Settings, args: argparse.Namespace, log_dir: Pa
                 base,
                 group,
                 BookingBodies([full], headers, start, 1, seed=5),
-                argparse.Namespace(**{**vars(args), **seconds}),
+                lasting(args, args.sqlite_seconds),
             )
         )
         before = await duty_runs(base)
@@ -835,6 +834,11 @@ async def sqlite_phase(settings: Settings, args: argparse.Namespace, log_dir: Pa
     )
     booking, refusal = runs[0].result.rate, runs[1].result.rate
     print(f"sqlite: {booking:.1f} bookings/s, {refusal:.1f} refusals/s ({refusal / booking:.2f} x)")
+
+
+def lasting(args: argparse.Namespace, seconds: float) -> argparse.Namespace:
+    """``args`` with a phase's own measuring time."""
+    return argparse.Namespace(**{**vars(args), "seconds": seconds})
 
 
 def pool(args: argparse.Namespace, workers: int) -> int:
@@ -888,7 +892,7 @@ async def service_phase(
             base,
             group,
             queries,
-            argparse.Namespace(**{**vars(args), "seconds": args.availability_seconds}),
+            lasting(args, args.availability_seconds),
         )
         state.setdefault("own_record", {})[workers] = await measure_sustained(
             "service: GET /api/v1/users/{own sub} (the fixed cost of a request)",
@@ -896,7 +900,7 @@ async def service_phase(
             base,
             group,
             OwnRecords(state["subs"], state["headers"], seed=6),
-            argparse.Namespace(**{**vars(args), "seconds": args.availability_seconds}),
+            lasting(args, args.availability_seconds),
         )
         full, start = await create_sold_out(base, tokens, f"w{workers}")
         refusals = BookingBodies([full], state["headers"], start, 1, seed=2)
@@ -906,7 +910,7 @@ async def service_phase(
             base,
             group,
             refusals,
-            argparse.Namespace(**{**vars(args), "seconds": args.sold_out_seconds}),
+            lasting(args, args.sold_out_seconds),
         )
         lines = []
         for clients in args.bursts:

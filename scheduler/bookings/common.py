@@ -80,9 +80,13 @@ class Shown(Protocol):
 
 
 def sees_all_fields(booking: Booking, caller: Principal) -> bool:
-    """The holder, whoever made the booking (they typed the values) and admin read every
-    field; the others read what each field's ``visible_to`` allows their role."""
-    return caller.role == "admin" or caller.sub in (booking.holder_id, booking.created_by)
+    return sees_every_field(caller, booking.holder_id, booking.created_by)
+
+
+def sees_every_field(caller: Principal, holder_id: str, created_by: str) -> bool:
+    """The holder, whoever made the booking or order (they typed the values) and admin read
+    every field; the others read what each field's ``visible_to`` allows their role."""
+    return caller.role == "admin" or caller.sub in (holder_id, created_by)
 
 
 def view_as(booking: Booking, resource: Shown | None, role: str, sees_all: bool) -> schemas.Booking:

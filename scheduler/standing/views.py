@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from scheduler.auth.tokens import Principal
+from scheduler.bookings.common import sees_every_field
 from scheduler.bookings.schemas import Holder, OccurrenceProblem
 from scheduler.core.booking_fields import visible_values
 from scheduler.db.catalogue import Resource
@@ -48,7 +49,7 @@ def view(
     one for the holder, whoever made the order and admin); with ``occurrences`` (one order)
     each occurrence and its outcome."""
     zone = ZoneInfo(resource.timezone)
-    sees_all = caller.role == "admin" or caller.sub in (order.holder_id, order.created_by)
+    sees_all = sees_every_field(caller, order.holder_id, order.created_by)
     fields = visible_values(
         declared_fields(resource), order.fields or {}, caller.role, sees_everything=sees_all
     )

@@ -100,8 +100,12 @@ async def test_refusals_in_a_rush_suggest_what_is_still_free(client, tokens: Tok
     assert await suggested() == ["12-01T19:00", "12-01T20:00", "12-01T21:00"]
     assert await suggested() == ["12-01T19:00", "12-01T20:00", "12-01T21:00"]
     seven = ("2026-12-01T19:00:00+08:00", "2026-12-01T20:00:00+08:00")
-    ok(await book(client, tokens.resident(), resource["id"], *seven), 201)
+    holder = tokens.resident()
+    taken = ok(await book(client, holder, resource["id"], *seven), 201)
     assert await suggested() == ["12-01T20:00", "12-01T21:00", "12-02T18:00"]
+    # A cancellation gives the place back to the very next refusal's suggestions too.
+    ok(await client.post(f"/api/v1/bookings/{taken['id']}/cancel", headers=holder))
+    assert await suggested() == ["12-01T19:00", "12-01T20:00", "12-01T21:00"]
 
 
 async def test_exact_unit_is_refused_when_taken(client, tokens: Tokens, at_eight):
